@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './commands.ts';
 export * from './topics.ts';
 export * from './codec.ts';
+export * from './correlation.ts';

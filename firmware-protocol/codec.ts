@@ -2,6 +2,7 @@
  * The one validating codec for both directions. It never throws on hostile input: every failure
  * comes back as a typed ProtocolError that says what was wrong and where.
  */
+import { isUtf8 } from 'node:buffer';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { commands, ErrorBody, isCommandName, type CommandName, type RequestOf, type ResponseOf } from './commands.ts';
@@ -175,12 +176,10 @@ function parseBody(
   if (size > limits.maxPayloadBytes) {
     return fail(protocolError('PAYLOAD_TOO_LARGE', `payload is ${size} bytes, the limit is ${limits.maxPayloadBytes}`, { context }));
   }
-  let text: string;
-  try {
-    text = typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: true }).decode(payload);
-  } catch {
+  if (typeof payload !== 'string' && !isUtf8(payload)) {
     return fail(protocolError('MALFORMED', 'payload is not valid UTF-8', { context }));
   }
+  const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
   if (text.trim() === '') return ok({ rest: {} }); // an empty payload means "no parameters"
   let value: unknown;
   try {

@@ -1,0 +1,38 @@
+import type { CommandModule } from 'yargs';
+import { startServer, type RunningServer } from '../../server/server.ts';
+import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
+
+export const upCommand: CommandModule<object, ServerArgs> = {
+  command: 'up',
+  describe: 'Start the reference server on embedded engines (REST API, MQTTS broker, CA, registry)',
+  builder: (y) => y.options(serverOptions),
+  handler: async (args) => {
+    const server = await startServer(serverConfigFrom(args));
+    printServer(server);
+    await untilSignal();
+    console.log('iotcloud: shutting down');
+    await server.close();
+  },
+};
+
+export function printServer(server: RunningServer): void {
+  console.log(`iotcloud server is running
+  REST API   ${server.apiUrl}   (OpenAPI: ${server.apiUrl}/api/v1/openapi.json)
+  devices    ${server.mqttUrl}   (mutual TLS, client id = device id)
+  root CA    ${server.caCertPath}
+  data       ${server.config.databaseUrl ? 'PostgreSQL' : server.config.dataDir}
+Press Ctrl+C to stop.`);
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,27 @@
+/** `iotcloud`: one command, every part of the toolkit as a subcommand. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { clientCommands } from './commands/client.ts';
+import { upCommand } from './commands/up.ts';
+import { UsageError } from './usage-error.ts';
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('iotcloud')
+  .usage('$0 <command> [options]\n\nBuild and test MCU devices (FT900 first) against a self-hosted IoT cloud.')
+  .command(upCommand)
+  .command(clientCommands)
+  .demandCommand(1, 'name a command; `iotcloud --help` lists them')
+  .strict()
+  .recommendCommands()
+  .wrap(Math.min(110, process.stdout.columns ?? 110))
+  .fail((message, error, y) => {
+    if (error && !(error instanceof UsageError)) {
+      console.error(`iotcloud: ${error.message}`);
+      process.exit(1);
+    }
+    console.error(`iotcloud: ${message ?? error?.message}\n`);
+    console.error(y.help());
+    process.exit(2);
+  });
+
+await cli.parseAsync();

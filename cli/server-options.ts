@@ -1,0 +1,39 @@
+/** Flags that configure a server, shared by `up` and `demo`. */
+import type { Options } from 'yargs';
+import { defaultConfig, type ServerConfig } from '../server/config.ts';
+
+export const serverOptions = {
+  host: { type: 'string', default: defaultConfig.apiHost, describe: 'address the REST API and the broker listen on' },
+  'api-port': { type: 'number', default: defaultConfig.apiPort, describe: 'REST API port (0: any free port)' },
+  'mqtt-port': { type: 'number', default: defaultConfig.mqttPort, describe: 'MQTTS port for devices (0: any free port)' },
+  'data-dir': { type: 'string', default: defaultConfig.dataDir, describe: 'where the CA, TLS files and the PGlite registry live' },
+  'database-url': { type: 'string', describe: 'use PostgreSQL (postgres://...) instead of the embedded PGlite' },
+  'insecure-http': { type: 'boolean', default: false, describe: 'plain HTTP for the API (loopback only)' },
+  'command-timeout': { type: 'number', default: defaultConfig.defaultCommandTimeoutMs, describe: 'default device command timeout, ms' },
+  'log-level': { type: 'string', default: 'warn', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
+} as const satisfies Record<string, Options>;
+
+export interface ServerArgs {
+  host: string;
+  'api-port': number;
+  'mqtt-port': number;
+  'data-dir': string;
+  'database-url'?: string;
+  'insecure-http': boolean;
+  'command-timeout': number;
+  'log-level': string;
+}
+
+export function serverConfigFrom(args: ServerArgs): Partial<ServerConfig> {
+  return {
+    apiHost: args.host,
+    mqttHost: args.host,
+    apiPort: args['api-port'],
+    mqttPort: args['mqtt-port'],
+    dataDir: args['data-dir'],
+    insecureHttp: args['insecure-http'],
+    defaultCommandTimeoutMs: args['command-timeout'],
+    logLevel: args['log-level'],
+    ...(args['database-url'] ? { databaseUrl: args['database-url'] } : {}),
+  };
+}

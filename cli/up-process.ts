@@ -1,0 +1,65 @@
+/**
+ * Runs `iotcloud up` as a child process and reads where it listens from its banner. Tests and
+ * benchmarks use it to drive the server exactly as a user starts it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+export const IOTCLOUD_BIN = fileURLToPath(new URL('../bin/iotcloud.js', import.meta.url));
+
+export interface UpProcess {
+  apiUrl: string;
+  mqttUrl: string;
+  caCertPath: string;
+  rootCaPem: string;
+  child: ChildProcess;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM (or the given signal) and wait for exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function spawnUp(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<UpProcess> {
+  const child = spawn(process.execPath, [IOTCLOUD_BIN, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'exit');
+
+  const banner = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`iotcloud up did not start within ${options.timeoutMs ?? 30_000} ms:\n${output}`)), options.timeoutMs ?? 30_000);
+    const check = () => {
+      if (/Press Ctrl\+C to stop/.test(output)) {
+        clearTimeout(timer);
+        resolve(output);
+      }
+    };
+    child.stdout!.on('data', check);
+    exited.then(([code]) => {
+      clearTimeout(timer);
+      reject(new Error(`iotcloud up exited with code ${code}:\n${output}`));
+    }, reject);
+  });
+  const field = (label: string) => {
+    const match = new RegExp(`^\\s*${label}\\s+(\\S+)`, 'm').exec(banner);
+    if (!match) throw new Error(`no "${label}" line in the banner:\n${banner}`);
+    return match[1]!;
+  };
+  const caCertPath = field('root CA');
+  return {
+    apiUrl: field('REST API'),
+    mqttUrl: field('devices'),
+    caCertPath,
+    rootCaPem: await readFile(caCertPath, 'utf8'),
+    child,
+    output: () => output,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/** The REST API as a Fastify app: routes, validation, error mapping and the OpenAPI document. */
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import type { Accounts } from '../accounts.ts';
+import type { DeviceRegistry } from '../devices.ts';
+import type { DeviceBus } from '../bus/device-bus.ts';
+import { ApiError } from './api-error.ts';
+import { registerAuthRoutes } from './auth-routes.ts';
+import { registerCommandRoutes } from './command-routes.ts';
+import { registerDeviceRoutes } from './device-routes.ts';
+import { LoginLimiter } from './login-limiter.ts';
+
+export interface AppOptions {
+  logger: Logger;
+  https?: { certPem: string; keyPem: string };
+  accounts: Accounts;
+  devices: DeviceRegistry;
+  bus: DeviceBus;
+  rootCaPem: string;
+  defaultCommandTimeoutMs: number;
+  loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number };
+}
+
+export const API_VERSION = '0.1.0';
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'api' }),
+    logController: new LogController({ disableRequestLogging: true }), // one line per request is too much under load; errors are logged
+    bodyLimit: BODY_LIMIT_BYTES,
+    ...(options.https ? { https: { cert: options.https.certPem, key: options.https.keyPem } } : {}),
+    // Strict validation: no silent type coercion, no silent dropping of unknown fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  }) as unknown as FastifyInstance;
+
+  // Query strings are text: coerce only there (timeoutMs=500).
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {}; // no body: no parameters
+    const query = request.query as Record<string, unknown>;
+    if (typeof query.timeoutMs === 'string' && /^\d{1,6}$/.test(query.timeoutMs)) query.timeoutMs = Number(query.timeoutMs);
+  });
+
+  // An empty body with or without a JSON content type means "no parameters".
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new ApiError(400, 'MALFORMED', `request body is not JSON: ${(error as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.statusCode).headers(error.headers).send(error.toBody());
+    }
+    if (error.validation) {
+      const first = error.validation[0];
+      const field = first ? `${first.instancePath}${first.keyword === 'required' ? `/${(first.params as { missingProperty: string }).missingProperty}` : first.keyword === 'additionalProperties' ? `/${(first.params as { additionalProperty: string }).additionalProperty}` : ''}` : undefined;
+      const where = error.validationContext === 'body' ? '' : `${error.validationContext} `;
+      const api = new ApiError(400, 'INVALID_PARAMS', `invalid ${where}${field || 'value'}: ${first?.message ?? error.message}`, field || undefined);
+      return reply.code(400).send(api.toBody());
+    }
+    if (error.statusCode === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(new ApiError(413, 'PAYLOAD_TOO_LARGE', `request body is over ${BODY_LIMIT_BYTES} bytes`).toBody());
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send(new ApiError(error.statusCode, 'BAD_REQUEST', error.message).toBody());
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: { name: 'INTERNAL', message: 'internal error; the server log has details' }, source: 'server' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${request.url}; see GET /api/v1/openapi.json`).toBody());
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'iotcloud REST API', version: API_VERSION, description: 'Accounts, device registry with certificates, and device commands.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  const limits = options.loginLimits ?? { maxFailuresPerUser: 5, maxFailuresPerAddress: 50, windowMs: 60_000 };
+  registerAuthRoutes(app, options.accounts, new LoginLimiter(limits));
+  registerDeviceRoutes(app, options);
+  registerCommandRoutes(app, { ...options, defaultTimeoutMs: options.defaultCommandTimeoutMs });
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/health', { schema: { tags: ['server'], summary: 'Liveness and bus counters' } }, async () => ({
+    status: 'ok',
+    version: API_VERSION,
+    bus: options.bus.counters(),
+  }));
+  return app;
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Accounts } from '../accounts.ts';
+import { ApiError, unauthorized } from './api-error.ts';
+import type { LoginLimiter } from './login-limiter.ts';
+import { Credentials, ErrorAnswer, LoginAnswer } from './schemas.ts';
+
+type CredentialsBody = { username: string; password: string };
+
+export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, limiter: LoginLimiter): void {
+  app.post<{ Body: CredentialsBody }>(
+    '/api/v1/auth/signup',
+    { schema: { tags: ['accounts'], summary: 'Create a user', body: Credentials, response: { 201: { type: 'object', properties: { username: { type: 'string' } } }, 409: ErrorAnswer } } },
+    async (request, reply) => {
+      const user = await accounts.signup(request.body.username, request.body.password);
+      return reply.code(201).send({ username: user.username });
+    },
+  );
+
+  app.post<{ Body: CredentialsBody }>(
+    '/api/v1/auth/login',
+    { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: Credentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer } } },
+    async (request) => {
+      const { username, password } = request.body;
+      const waitMs = limiter.retryAfterMs(request.ip, username);
+      if (waitMs > 0) {
+        throw new ApiError(429, 'TOO_MANY_REQUESTS', `too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s`, undefined, {
+          'retry-after': String(Math.ceil(waitMs / 1000)),
+        });
+      }
+      const session = await accounts.login(username, password);
+      if (!session) {
+        limiter.recordFailure(request.ip, username);
+        throw unauthorized('wrong username or password');
+      }
+      limiter.recordSuccess(request.ip, username);
+      return { token: session.token, expiresAt: session.expiresAt.toISOString() };
+    },
+  );
+
+  app.post('/api/v1/auth/logout', { schema: { tags: ['accounts'], summary: 'End this token' } }, async (request, reply) => {
+    await accounts.logout(bearerToken(request));
+    return reply.code(204).send();
+  });
+}
+
+export function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(header) : null;
+  if (!match) throw unauthorized('missing bearer token: log in with POST /api/v1/auth/login and send Authorization: Bearer <token>');
+  return match[1]!;
+}
+
+/** The logged-in user's id; 401 when the token is missing, unknown or expired. */
+export async function requireUser(request: FastifyRequest, accounts: Accounts): Promise<string> {
+  const userId = await accounts.authenticate(bearerToken(request));
+  if (!userId) throw unauthorized('token is unknown or expired: log in again');
+  return userId;
+}

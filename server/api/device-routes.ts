@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { Accounts } from '../accounts.ts';
+import type { DeviceRegistry } from '../devices.ts';
+import type { DeviceBus } from '../bus/device-bus.ts';
+import type { Device } from '../registry/index.ts';
+import type { KeyAlgorithm } from '../../certs/index.ts';
+import { requireUser } from './auth-routes.ts';
+import { DeviceId, DeviceView, ErrorAnswer, RegisterDevice, Registration } from './schemas.ts';
+
+export interface DeviceRouteDeps {
+  accounts: Accounts;
+  devices: DeviceRegistry;
+  bus: DeviceBus;
+  rootCaPem: string;
+}
+
+export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void {
+  const { accounts, devices, bus } = deps;
+  const view = (device: Device) => ({
+    deviceId: device.id,
+    name: device.name,
+    fingerprint: device.certFingerprint,
+    createdAt: device.createdAt.toISOString(),
+    lastSeenAt: device.lastSeenAt?.toISOString() ?? null,
+    online: bus.isConnected(device.id),
+  });
+  const params = Type.Object({ deviceId: DeviceId });
+
+  app.post<{ Body: { name: string; deviceId?: string; keyAlgorithm?: KeyAlgorithm } }>(
+    '/api/v1/devices',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Register a device: returns its id, the root CA, its certificate and its private key (shown once)',
+        body: RegisterDevice,
+        response: { 201: Registration, 409: ErrorAnswer },
+      },
+    },
+    async (request, reply) => {
+      const ownerId = await requireUser(request, accounts);
+      const registration = await devices.register(ownerId, request.body);
+      return reply.code(201).send({
+        deviceId: registration.device.id,
+        name: registration.device.name,
+        fingerprint: registration.device.certFingerprint,
+        rootCa: deps.rootCaPem,
+        certificate: registration.certificatePem,
+        privateKey: registration.privateKeyPem,
+        mqttUrl: bus.deviceUrl,
+      });
+    },
+  );
+
+  app.get('/api/v1/devices', { schema: { tags: ['devices'], summary: 'Your devices', response: { 200: Type.Object({ devices: Type.Array(DeviceView) }) } } }, async (request) => {
+    const ownerId = await requireUser(request, accounts);
+    return { devices: (await devices.list(ownerId)).map(view) };
+  });
+
+  app.get<{ Params: { deviceId: string } }>(
+    '/api/v1/devices/:deviceId',
+    { schema: { tags: ['devices'], summary: 'One of your devices', params, response: { 200: DeviceView, 403: ErrorAnswer, 404: ErrorAnswer } } },
+    async (request) => {
+      const ownerId = await requireUser(request, accounts);
+      return view(await devices.requireOwned(ownerId, request.params.deviceId));
+    },
+  );
+
+  app.delete<{ Params: { deviceId: string } }>(
+    '/api/v1/devices/:deviceId',
+    { schema: { tags: ['devices'], summary: 'Unregister a device: it is disconnected and its certificate refused from now on', params } },
+    async (request, reply) => {
+      const ownerId = await requireUser(request, accounts);
+      await devices.unregister(ownerId, request.params.deviceId);
+      return reply.code(204).send();
+    },
+  );
+}

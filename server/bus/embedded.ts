@@ -1,0 +1,170 @@
+/**
+ * The embedded device bus: an aedes MQTT broker inside the server, on MQTTS with mutual TLS.
+ *
+ * A device is who its certificate says: the TLS layer refuses certificates not issued by the
+ * platform CA, and on CONNECT the registry must know the certificate's fingerprint as the
+ * active certificate of the device named by its CN, which must equal the client id. A device may
+ * subscribe only under `<its id>/` and publish only `server/<its id>/<command>`.
+ */
+import { once } from 'node:events';
+import tls from 'node:tls';
+import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import {
+  decodeResponse,
+  encodeRequest,
+  isValidDeviceId,
+  limits,
+  PendingRequests,
+  serverSubscription,
+  type CommandName,
+  type CommandOutcome,
+} from '../../firmware-protocol/index.ts';
+import type { BusCounters, DeviceAuthority, DeviceBus, PresenceEvent } from './device-bus.ts';
+
+export interface EmbeddedBusOptions {
+  host: string;
+  port: number;
+  tls: { caPem: string; certPem: string; keyPem: string };
+  authority: DeviceAuthority;
+  logger: Logger;
+}
+
+const NOT_AUTHORIZED = 5;
+
+export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<DeviceBus> {
+  const { authority, logger } = options;
+  const pending = new PendingRequests();
+  const clients = new Map<string, Client>();
+  const presenceListeners: ((event: PresenceEvent) => void)[] = [];
+  const counters: Omit<BusCounters, 'devicesConnected' | 'answersUnmatched'> = { commandsSent: 0, answersMatched: 0, answersInvalid: 0 };
+
+  const emitPresence = (deviceId: string, online: boolean) => {
+    for (const listener of presenceListeners) listener({ deviceId, online, at: new Date() });
+  };
+
+  const broker = await Aedes.createBroker({
+    maxClientsIdLength: limits.maxDeviceIdLength,
+    authenticate: (client, _username, _password, done) => {
+      authenticateDevice(client, authority).then(
+        (refusal) => {
+          if (refusal === undefined) return done(null, true);
+          logger.warn({ clientId: client.id, reason: refusal }, 'device connection refused');
+          done(Object.assign(new Error(refusal), { returnCode: NOT_AUTHORIZED }), false);
+        },
+        (error: unknown) => {
+          logger.error({ err: error, clientId: client.id }, 'device authentication failed');
+          done(Object.assign(new Error('registry unavailable'), { returnCode: 3 }), false);
+        },
+      );
+    },
+    authorizeSubscribe: (client, subscription, done) => {
+      const allowed = subscription.topic.startsWith(`${client.id}/`) && !subscription.topic.slice(client.id.length + 1).includes('+');
+      if (!allowed) logger.warn({ clientId: client.id, topic: subscription.topic }, 'subscription refused');
+      done(null, allowed ? subscription : null); // null: SUBACK 0x80, the MQTT way to say no
+    },
+    authorizePublish: (client, packet, done) => {
+      const parts = packet.topic.split('/');
+      const allowed = client !== null && parts.length === 3 && parts[0] === 'server' && parts[1] === client.id && parts[2] !== '';
+      if (!allowed) {
+        logger.warn({ clientId: client?.id, topic: packet.topic }, 'publish refused; closing the connection');
+        return done(new Error(`publish to ${packet.topic} is not allowed`));
+      }
+      if (packet.payload.length > limits.maxPayloadBytes) {
+        counters.answersInvalid++;
+        return done(new Error(`payload of ${packet.payload.length} bytes is over the ${limits.maxPayloadBytes}-byte limit`));
+      }
+      done(null);
+    },
+  });
+
+  broker.on('clientReady', (client) => {
+    clients.get(client.id)?.close(); // a second connection with the same identity replaces the first
+    clients.set(client.id, client);
+    emitPresence(client.id, true);
+  });
+  broker.on('clientDisconnect', (client) => {
+    if (clients.get(client.id) !== client) return;
+    clients.delete(client.id);
+    emitPresence(client.id, false);
+  });
+  broker.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error.message }, 'device client error'));
+
+  const deliverAnswer = (packet: AedesPublishPacket, callback: () => void) => {
+    const decoded = decodeResponse(packet.topic, packet.payload);
+    if (!decoded.ok) {
+      counters.answersInvalid++;
+      logger.warn({ topic: packet.topic, error: decoded.error.message }, 'invalid device answer');
+    } else if (pending.settle(decoded.value)) {
+      counters.answersMatched++;
+    }
+    callback();
+  };
+  await new Promise<void>((resolve) => broker.subscribe(serverSubscription('mqtt'), deliverAnswer, resolve));
+
+  const server = tls.createServer(
+    {
+      ca: options.tls.caPem,
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+    },
+    (socket) => broker.handle(socket),
+  );
+  server.on('tlsClientError', (error) => logger.debug({ err: error.message }, 'TLS handshake refused'));
+  server.listen(options.port, options.host);
+  await once(server, 'listening');
+  const address = server.address() as { port: number };
+
+  return {
+    deviceUrl: `mqtts://${options.host.includes(':') ? `[${options.host}]` : options.host}:${address.port}`,
+
+    async command(deviceId: string, command: CommandName, params: unknown, timeoutMs: number): Promise<CommandOutcome> {
+      const { cid, outcome } = pending.open(deviceId, command, timeoutMs);
+      const encoded = encodeRequest(deviceId, command, params as never, { cid });
+      if (!encoded.ok) {
+        pending.fail(cid, encoded.error.message);
+        return outcome;
+      }
+      counters.commandsSent++;
+      broker.publish({ cmd: 'publish', topic: encoded.value.topic, payload: encoded.value.payload, qos: 1, retain: false, dup: false }, (error) => {
+        if (error) pending.fail(cid, `publish failed: ${error.message}`);
+      });
+      return outcome;
+    },
+
+    async disconnectDevice(deviceId: string): Promise<void> {
+      const client = clients.get(deviceId);
+      if (!client) return;
+      const gone = once(broker, 'clientDisconnect');
+      client.close();
+      await gone;
+    },
+
+    isConnected: (deviceId) => clients.has(deviceId),
+    onPresence: (listener) => void presenceListeners.push(listener),
+    counters: () => ({ ...counters, answersUnmatched: pending.unmatched, devicesConnected: clients.size }),
+
+    async close(): Promise<void> {
+      pending.failAll('the server is shutting down');
+      for (const client of clients.values()) client.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}
+
+/** Why this client may not connect, or undefined when it may. */
+async function authenticateDevice(client: Client, authority: DeviceAuthority): Promise<string | undefined> {
+  const socket = client.conn as tls.TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return 'no client certificate from the platform CA';
+  const certificate = socket.getPeerCertificate();
+  const commonName = typeof certificate.subject?.CN === 'string' ? certificate.subject.CN : undefined;
+  if (!commonName || !isValidDeviceId(commonName)) return 'certificate CN is not a device id';
+  if (client.id !== commonName) return `client id ${JSON.stringify(client.id)} does not match certificate CN ${JSON.stringify(commonName)}`;
+  const fingerprint = certificate.fingerprint256.replaceAll(':', '').toLowerCase();
+  if (!(await authority.isDeviceActive(commonName, fingerprint))) return 'device is not registered or was unregistered';
+  return undefined;
+}

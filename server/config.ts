@@ -1,0 +1,52 @@
+/** Server configuration: defaults for a developer's machine, every field overridable. */
+import { isIP } from 'node:net';
+
+export interface ServerConfig {
+  /** Where the REST API listens. */
+  apiHost: string;
+  apiPort: number;
+  /** Where devices connect (MQTTS). */
+  mqttHost: string;
+  mqttPort: number;
+  /** Plain HTTP for the API; allowed only on a loopback address. */
+  insecureHttp: boolean;
+  /** CA, server certificate and the PGlite database live here. */
+  dataDir: string;
+  /** PostgreSQL instead of PGlite when set. */
+  databaseUrl?: string;
+  /** Host names and addresses the server certificate is valid for. */
+  tlsHosts: string[];
+  tokenTtlMs: number;
+  defaultCommandTimeoutMs: number;
+  logLevel: string;
+}
+
+export const defaultConfig: ServerConfig = {
+  apiHost: '127.0.0.1',
+  apiPort: 8443,
+  mqttHost: '127.0.0.1',
+  mqttPort: 8883,
+  insecureHttp: false,
+  dataDir: 'var/iotcloud',
+  tlsHosts: ['localhost', '127.0.0.1', '::1'],
+  tokenTtlMs: 60 * 60 * 1000,
+  defaultCommandTimeoutMs: 5000,
+  logLevel: 'info',
+};
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
+}
+
+/** Refuses configurations that would be unsafe or cannot work, with what to change. */
+export function checkConfig(config: ServerConfig): void {
+  if (config.insecureHttp && !isLoopback(config.apiHost)) {
+    throw new Error(`plain HTTP is only allowed on a loopback address, not ${config.apiHost}: drop --insecure-http or listen on 127.0.0.1`);
+  }
+  for (const [name, port] of [['api port', config.apiPort], ['mqtt port', config.mqttPort]] as const) {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be 0..65535 (0 picks a free port), got ${port}`);
+  }
+  if (!(config.defaultCommandTimeoutMs > 0 && config.defaultCommandTimeoutMs <= 60_000)) {
+    throw new Error(`command timeout must be 1..60000 ms, got ${config.defaultCommandTimeoutMs}`);
+  }
+}

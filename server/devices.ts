@@ -1,0 +1,60 @@
+/** Device registration: identity, certificate issuance, ownership, and unregistration (revocation). */
+import { randomBytes } from 'node:crypto';
+import type { CertificateAuthority, KeyAlgorithm } from '../certs/index.ts';
+import type { Device, RegistryStore } from './registry/index.ts';
+import { RegistryConflictError } from './registry/index.ts';
+import type { DeviceBus } from './bus/device-bus.ts';
+import { conflict, forbidden, notFound } from './api/api-error.ts';
+
+export interface Registration {
+  device: Device;
+  certificatePem: string;
+  /** Shown once to the caller; never stored. */
+  privateKeyPem: string;
+}
+
+export class DeviceRegistry {
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly ca: CertificateAuthority,
+    private readonly bus: DeviceBus,
+  ) {}
+
+  async register(ownerId: string, input: { name: string; deviceId?: string; keyAlgorithm?: KeyAlgorithm }): Promise<Registration> {
+    if (await this.store.findDeviceByName(ownerId, input.name)) {
+      throw conflict(`you already have a device named ${JSON.stringify(input.name)}; choose another name or unregister it`, '/name');
+    }
+    const deviceId = input.deviceId ?? `dev-${randomBytes(8).toString('hex')}`;
+    if (input.deviceId !== undefined && (await this.store.getDevice(deviceId))) {
+      throw conflict(`device id ${JSON.stringify(deviceId)} is taken; choose another or leave it out to get a generated one`, '/deviceId');
+    }
+    const issued = await this.ca.issueDeviceCertificate(deviceId, input.keyAlgorithm ? { algorithm: input.keyAlgorithm } : {});
+    try {
+      const device = await this.store.createDevice({ id: deviceId, ownerId, name: input.name, certFingerprint: issued.fingerprint });
+      return { device, certificatePem: issued.certPem, privateKeyPem: issued.keyPem };
+    } catch (error) {
+      if (error instanceof RegistryConflictError) {
+        throw conflict(`${error.field === 'name' ? 'name' : 'device id'} is taken (registered concurrently)`, error.field === 'name' ? '/name' : '/deviceId');
+      }
+      throw error;
+    }
+  }
+
+  /** The caller's device, or 404 (unknown or unregistered) / 403 (another user's). */
+  async requireOwned(ownerId: string, deviceId: string): Promise<Device> {
+    const device = await this.store.getDevice(deviceId);
+    if (!device || device.revoked) throw notFound(`no device ${JSON.stringify(deviceId)}; list yours with GET /api/v1/devices`);
+    if (device.ownerId !== ownerId) throw forbidden(`device ${JSON.stringify(deviceId)} belongs to another user`);
+    return device;
+  }
+
+  async unregister(ownerId: string, deviceId: string): Promise<void> {
+    await this.requireOwned(ownerId, deviceId);
+    await this.store.revokeDevice(deviceId);
+    await this.bus.disconnectDevice(deviceId); // its certificate is refused from now on
+  }
+
+  async list(ownerId: string): Promise<Device[]> {
+    return this.store.listDevices(ownerId);
+  }
+}

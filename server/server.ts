@@ -1,0 +1,79 @@
+/**
+ * Starts the reference server: certificate authority, registry, device bus and REST API, wired
+ * together. `iotcloud up` calls this; so do the end-to-end tests.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { certificateFiles, loadOrCreateCertificateAuthority, loadOrCreateServerCertificate } from '../certs/index.ts';
+import { Accounts } from './accounts.ts';
+import { buildApp } from './api/app.ts';
+import { startEmbeddedBus } from './bus/embedded.ts';
+import { checkConfig, defaultConfig, type ServerConfig } from './config.ts';
+import { DeviceRegistry } from './devices.ts';
+import { openStore } from './registry/index.ts';
+
+export interface RunningServer {
+  apiUrl: string;
+  mqttUrl: string;
+  caCertPath: string;
+  rootCaPem: string;
+  config: ServerConfig;
+  close(): Promise<void>;
+}
+
+export async function startServer(overrides: Partial<ServerConfig> = {}, logger?: Logger): Promise<RunningServer> {
+  const config: ServerConfig = { ...defaultConfig, ...overrides };
+  checkConfig(config);
+  const log = logger ?? pino({ level: config.logLevel });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const caDir = join(config.dataDir, 'ca');
+  const ca = await loadOrCreateCertificateAuthority(caDir);
+  const serverTls = await loadOrCreateServerCertificate(ca, join(config.dataDir, 'tls'), config.tlsHosts);
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'registry') });
+  await store.migrate();
+
+  const bus = await startEmbeddedBus({
+    host: config.mqttHost,
+    port: config.mqttPort,
+    tls: { caPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
+    authority: store,
+    logger: log.child({ component: 'bus' }),
+  });
+  bus.onPresence((event) => {
+    store.setDevicePresence(event.deviceId, event.online, event.at).catch((error: unknown) => log.warn({ err: error }, 'presence update failed'));
+  });
+
+  const accounts = new Accounts(store, { tokenTtlMs: config.tokenTtlMs });
+  const devices = new DeviceRegistry(store, ca, bus);
+  const app = await buildApp({
+    logger: log,
+    ...(config.insecureHttp ? {} : { https: serverTls }),
+    accounts,
+    devices,
+    bus,
+    rootCaPem: ca.rootCertPem,
+    defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
+  });
+  await app.listen({ host: config.apiHost, port: config.apiPort });
+  const { port } = app.server.address() as { port: number };
+  const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
+
+  let closing: Promise<void> | undefined;
+  return {
+    apiUrl: `${config.insecureHttp ? 'http' : 'https'}://${host}:${port}`,
+    mqttUrl: bus.deviceUrl,
+    caCertPath: resolve(caDir, certificateFiles.rootCert),
+    rootCaPem: ca.rootCertPem,
+    config,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await bus.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
+import { closed, connectAsDevice, startTestServer, type TestServer } from '../helpers/server.ts';
+import type { RestClient, DeviceRegistration } from '../../cli/rest-client.ts';
+
+describe('device identity and permissions on the embedded broker', () => {
+  let t: TestServer;
+  let alice: RestClient;
+  let one: DeviceRegistration;
+  let two: DeviceRegistration;
+
+  beforeAll(async () => {
+    t = await startTestServer();
+    alice = await t.user();
+    one = await alice.registerDevice('one');
+    two = await alice.registerDevice('two');
+  });
+  afterAll(() => t.close());
+
+  it('a device connects with its own certificate and client id', async () => {
+    const device = await connectAsDevice(t.server.mqttUrl, one);
+    expect(device.connected).toBe(true);
+    device.end(true);
+  });
+
+  it("refuses another device's id as client id", async () => {
+    await expect(connectAsDevice(t.server.mqttUrl, { ...one, deviceId: two.deviceId })).rejects.toThrow(/Not authorized|Connection refused/i);
+  });
+
+  it('refuses a certificate from a foreign CA at the TLS handshake', async () => {
+    const foreign = await createEphemeralCertificateAuthority({ commonName: 'foreign' });
+    const forged = await foreign.issueDeviceCertificate(one.deviceId);
+    await expect(connectAsDevice(t.server.mqttUrl, { ...one, certificate: forged.certPem, privateKey: forged.keyPem })).rejects.toThrow();
+  });
+
+  it('refuses a client without a certificate', async () => {
+    await expect(connectAsDevice(t.server.mqttUrl, { ...one, certificate: '', privateKey: '' })).rejects.toThrow();
+  });
+
+  it("refuses a subscription to another device's topics (SUBACK 0x80) and allows its own", async () => {
+    const device = await connectAsDevice(t.server.mqttUrl, one);
+    // MQTT.js rejects when any topic is refused; the SUBACK it carries says which.
+    const suback = await device.subscribeAsync([`${two.deviceId}/#`, `${one.deviceId}/#`, '#', 'server/#'], { qos: 1 }).then(
+      () => undefined,
+      (error: { packet?: { granted?: number[] } }) => error.packet?.granted,
+    );
+    expect(suback).toEqual([128, 1, 128, 128]);
+    device.end(true);
+  });
+
+  it("closes the connection of a device that publishes as another device", async () => {
+    const device = await connectAsDevice(t.server.mqttUrl, one);
+    const gone = closed(device);
+    device.publish(`server/${two.deviceId}/get_status`, '{"status":"running"}', { qos: 1 });
+    await gone;
+    expect(device.connected).toBe(false);
+    device.end(true);
+  });
+
+  it('an unregistered device is disconnected at once and refused afterwards', async () => {
+    const three = await alice.registerDevice('three');
+    const device = await connectAsDevice(t.server.mqttUrl, three);
+    const gone = closed(device);
+    await alice.unregisterDevice(three.deviceId);
+    await gone;
+    await expect(connectAsDevice(t.server.mqttUrl, three)).rejects.toThrow(/Not authorized|Connection refused/i);
+  });
+});
+
+describe('accounts and tokens', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ tokenTtlMs: 60_000 });
+  });
+  afterAll(() => t.close());
+
+  it("another user's token can neither see nor command a device", async () => {
+    const alice = await t.user();
+    const mallory = await t.user();
+    const device = await alice.registerDevice('private');
+    expect((await mallory.listDevices()).devices).toEqual([]);
+    const seen = await mallory.send('GET', `/api/v1/devices/${device.deviceId}`);
+    expect(seen.status).toBe(403);
+    const command = await mallory.send('POST', `/api/v1/devices/${device.deviceId}/commands/get_status`, {});
+    expect(command.status).toBe(403);
+    const removal = await mallory.send('DELETE', `/api/v1/devices/${device.deviceId}`);
+    expect(removal.status).toBe(403);
+  });
+
+  it('forged, missing and logged-out tokens are refused with 401', async () => {
+    const client = await t.user();
+    const real = client.token!;
+    client.token = 'A'.repeat(43);
+    expect((await client.send('GET', '/api/v1/devices')).status).toBe(401);
+    client.token = undefined;
+    expect((await client.send('GET', '/api/v1/devices')).status).toBe(401);
+    client.token = real;
+    expect((await client.send('GET', '/api/v1/devices')).status).toBe(200);
+    expect((await client.send('POST', '/api/v1/auth/logout')).status).toBe(204);
+    expect((await client.send('GET', '/api/v1/devices')).status).toBe(401);
+  });
+
+  it('rate-limits failed logins with 429 and Retry-After', async () => {
+    const client = t.anonymous();
+    await client.signup('ratelimited', 'correct horse battery');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await client.send('POST', '/api/v1/auth/login', { username: 'ratelimited', password: 'wrong password!' })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    const refused = await client.send('POST', '/api/v1/auth/login', { username: 'ratelimited', password: 'correct horse battery' });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('stores no plain password and answers the same error for unknown users and wrong passwords', async () => {
+    const client = t.anonymous();
+    const unknown = await client.send('POST', '/api/v1/auth/login', { username: 'nobody-here', password: 'whatever123' });
+    expect(unknown.status).toBe(401);
+    expect((unknown.json as { error: { message: string } }).error.message).toBe('wrong username or password');
+  });
+});
+
+describe('expired tokens', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ tokenTtlMs: 1 });
+  });
+  afterAll(() => t.close());
+
+  it('a token past its expiry is refused', async () => {
+    const client = await t.user();
+    // The token expired 1 ms after it was issued; the next request is necessarily later.
+    const answer = await client.send('GET', '/api/v1/devices');
+    expect(answer.status).toBe(401);
+    expect((answer.json as { error: { message: string } }).error.message).toMatch(/expired/);
+  });
+});

@@ -1,0 +1,72 @@
+/** The registry's public types: what the server stores about users, sessions and devices. */
+
+export interface User {
+  id: string;
+  username: string;
+  createdAt: Date;
+}
+
+export interface Device {
+  /** Also the CN of the device's certificate. */
+  id: string;
+  ownerId: string;
+  name: string;
+  certFingerprint: string;
+  createdAt: Date;
+  lastSeenAt: Date | null;
+  online: boolean;
+  revoked: boolean;
+}
+
+export interface NewDevice {
+  id: string;
+  ownerId: string;
+  name: string;
+  certFingerprint: string;
+}
+
+export interface Session {
+  userId: string;
+  expiresAt: Date;
+}
+
+export interface RegistryStore {
+  /** Applies pending versioned migrations (tracked in schema_migrations); a no-op when up to date. */
+  migrate(): Promise<void>;
+  /** @throws RegistryConflictError (field 'username') when the username is taken. */
+  createUser(username: string, passwordHash: string): Promise<User>;
+  findUserByUsername(username: string): Promise<(User & { passwordHash: string }) | null>;
+  createSession(userId: string, tokenHash: string, expiresAt: Date): Promise<void>;
+  /** null when missing or expired (a session expires at `expiresAt` exactly). */
+  findSession(tokenHash: string, now: Date): Promise<Session | null>;
+  deleteSession(tokenHash: string): Promise<void>;
+  /** Deletes sessions expired at `now`; returns how many. */
+  deleteExpiredSessions(now: Date): Promise<number>;
+  /** @throws RegistryConflictError (field 'name' or 'id') on a duplicate (ownerId, name) among unrevoked devices, or a duplicate id. */
+  createDevice(input: NewDevice): Promise<Device>;
+  /** Any device, revoked ones included (callers check `revoked`). */
+  getDevice(id: string): Promise<Device | null>;
+  /** The unrevoked device with this name, if any. */
+  findDeviceByName(ownerId: string, name: string): Promise<Device | null>;
+  /** The owner's unrevoked devices, ordered by createdAt, then name. */
+  listDevices(ownerId: string): Promise<Device[]>;
+  /** Unregisters: marks revoked, keeps the row for audit, frees the name. true when the device exists (also if already revoked). */
+  revokeDevice(id: string): Promise<boolean>;
+  /** The broker's auth check: registered, not revoked, and the certificate fingerprint matches. */
+  isDeviceActive(id: string, certFingerprint: string): Promise<boolean>;
+  /** Records a connect/disconnect; an event older than the last one recorded is ignored. */
+  setDevicePresence(id: string, online: boolean, at: Date): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A uniqueness rule was broken; `field` names the input at fault ('username', 'name' or 'id'). */
+export class RegistryConflictError extends Error {
+  override readonly name = 'RegistryConflictError';
+
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { clientCommands } from './commands/client.ts';
+import { simCommand } from './commands/sim.ts';
 import { upCommand } from './commands/up.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -10,6 +11,7 @@ const cli = yargs(hideBin(process.argv))
   .usage('$0 <command> [options]\n\nBuild and test MCU devices (FT900 first) against a self-hosted IoT cloud.')
   .command(upCommand)
   .command(clientCommands)
+  .command(simCommand)
   .demandCommand(1, 'name a command; `iotcloud --help` lists them')
   .strict()
   .recommendCommands()

@@ -1,0 +1,63 @@
+/** `iotcloud sim`: one simulated device next to your board, logging every request and answer. */
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { isValidDeviceId } from '../../firmware-protocol/index.ts';
+import { parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
+import { UsageError } from '../usage-error.ts';
+
+interface SimArgs {
+  device: string;
+  url: string;
+  transport: TransportName;
+  dir: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  profile?: string;
+  plaintext: boolean;
+}
+
+export const simCommand: CommandModule<object, SimArgs> = {
+  command: 'sim',
+  describe: 'Run one simulated device (credentials as written by `iotcloud register --out DIR`)',
+  builder: (y) =>
+    y.options({
+      device: { type: 'string', demandOption: true, describe: 'device id (from registration)' },
+      url: { type: 'string', default: 'mqtts://127.0.0.1:8883', describe: 'broker URL (mqtts://, amqps://)' },
+      transport: { choices: transportNames, default: 'mqtt' as TransportName, describe: 'how the device connects' },
+      dir: { type: 'string', default: '.', describe: 'folder with rootca.pem, <id>_cert.pem, <id>_pkey.pem' },
+      ca: { type: 'string', describe: 'root CA file (default DIR/rootca.pem)' },
+      cert: { type: 'string', describe: 'device certificate (default DIR/<id>_cert.pem)' },
+      key: { type: 'string', describe: 'device key (default DIR/<id>_pkey.pem)' },
+      profile: { type: 'string', describe: 'misbehaviour, e.g. "delay=5-20,drop=0.1,malformed=0.05,legacy"' },
+      plaintext: { type: 'boolean', default: false, describe: 'allow mqtt:// or amqp:// without TLS (loopback testing)' },
+    }) as never,
+  handler: async (args) => {
+    if (!isValidDeviceId(args.device)) throw new UsageError(`--device ${JSON.stringify(args.device)} is not a device id (letters, digits, _ and -)`);
+    if (args.profile) {
+      try {
+        parseProfile(args.profile);
+      } catch (error) {
+        throw new UsageError(`--profile: ${(error as Error).message}`);
+      }
+    }
+    const secure = /^(mqtts|amqps):/.test(args.url);
+    if (!secure && !args.plaintext) throw new UsageError(`${args.url} is not TLS; use mqtts:// or amqps://, or pass --plaintext for a loopback broker`);
+    await runSingleDevice({
+      transport: args.transport,
+      url: args.url,
+      deviceId: args.device,
+      allowPlaintext: args.plaintext,
+      ...(args.profile ? { profile: args.profile } : {}),
+      ...(secure
+        ? {
+            credentials: {
+              caFile: args.ca ?? join(args.dir, 'rootca.pem'),
+              certFile: args.cert ?? join(args.dir, `${args.device}_cert.pem`),
+              keyFile: args.key ?? join(args.dir, `${args.device}_pkey.pem`),
+            },
+          }
+        : {}),
+    });
+  },
+};

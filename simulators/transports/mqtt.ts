@@ -1,0 +1,129 @@
+/**
+ * MQTT transport (MQTT.js, MQTT 3.1.1 so RabbitMQ 3.10 and aedes both serve it): client id = the
+ * device id, subscribe `<id>/#` at QoS 1, answers at QoS 1. MQTT.js's own reconnection is off —
+ * the connection core retries with backoff and jitter, the same for every transport.
+ */
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { deviceSubscription } from '../../firmware-protocol/index.ts';
+import { checkUrl, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
+
+export interface MqttTransportOptions extends TransportOptions {
+  /** MQTT clean session. True (default): requests sent while the device is away are lost, as
+   * with the original firmware; false: the broker keeps them for the device's return. */
+  clean?: boolean;
+  keepaliveSeconds?: number;
+  connectTimeoutMs?: number;
+}
+
+const CLOSE_GRACE_MS = 2_000;
+
+export function mqttTransport(options: MqttTransportOptions): TransportBinding {
+  const { url, tls } = checkUrl(options, { tls: 'mqtts', plain: 'mqtt' });
+  const clientOptions: IClientOptions = {
+    clientId: options.deviceId,
+    clean: options.clean ?? true,
+    keepalive: options.keepaliveSeconds ?? 60,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    resubscribe: false,
+    ...(tls
+      ? {
+          ca: options.credentials!.caPem,
+          cert: options.credentials!.certPem,
+          key: options.credentials!.keyPem,
+          rejectUnauthorized: true,
+          ...serverName(url),
+        }
+      : {}),
+  };
+  return {
+    topicStyle: 'mqtt',
+    open: (handlers) => openSession(options.url, clientOptions, options.deviceId, handlers),
+  };
+}
+
+function openSession(url: string, clientOptions: IClientOptions, deviceId: string, handlers: SessionHandlers): Promise<Session> {
+  return new Promise((resolve, reject) => {
+    const client = connect(url, clientOptions);
+    let connected = false;
+    let ending = false;
+    let lastError: Error | undefined;
+    // MQTT.js keeps QoS 1 work for a reconnection that never comes (each attempt is a new
+    // client), so work in flight is failed here when the connection closes.
+    const inflight = new Set<(error: Error) => void>();
+    const guard = <T>(work: Promise<T>): Promise<T> => {
+      if (ending) {
+        work.catch(() => undefined); // its failure is reported below, not left unhandled
+        return Promise.reject(new Error('not connected'));
+      }
+      return new Promise<T>((resolveWork, rejectWork) => {
+        inflight.add(rejectWork);
+        work.then(resolveWork, rejectWork).finally(() => inflight.delete(rejectWork));
+      });
+    };
+
+    client.on('error', (error) => {
+      lastError = error;
+      if (!connected) {
+        ending = true;
+        client.end(true);
+        reject(error);
+      }
+    });
+    client.on('close', () => {
+      for (const rejectWork of inflight) rejectWork(lastError ?? new Error('connection closed'));
+      inflight.clear();
+      if (!connected) {
+        if (!ending) reject(lastError ?? new Error(`connection to ${url} closed before CONNACK`));
+        ending = true;
+        return;
+      }
+      if (!ending) {
+        ending = true;
+        client.end(true); // release MQTT.js's timers; it will not reconnect on its own
+        handlers.lost(lastError ?? new Error('connection closed by the broker'));
+      }
+    });
+    client.on('message', (topic, payload) => handlers.message(topic, payload));
+    client.once('connect', () => {
+      connected = true;
+      // Answers are tiny and latency is what gets measured: without this, Nagle's algorithm
+      // and the peer's delayed ACK add about 40 ms to an exchange.
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+      resolve({
+        async listen() {
+          const granted = await guard(client.subscribeAsync(deviceSubscription(deviceId), { qos: 1 }));
+          if (granted.some((grant) => grant.qos === 128)) throw new Error(`the broker refused the subscription ${deviceSubscription(deviceId)}`);
+        },
+        async send(topic, payload) {
+          await guard(client.publishAsync(topic, payload, { qos: 1 }));
+        },
+        destroy() {
+          ending = true;
+          client.end(true); // no DISCONNECT packet: the broker sees the socket die
+        },
+        async close() {
+          ending = true;
+          await endWithin(client, CLOSE_GRACE_MS);
+        },
+      });
+    });
+  });
+}
+
+/** A clean DISCONNECT, unless the broker does not let it finish in time. */
+async function endWithin(client: MqttClient, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      client.end(true);
+      resolve();
+    }, ms);
+  });
+  try {
+    await Promise.race([client.endAsync(false).catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -4,6 +4,9 @@ import { RegistryConflictError } from './registry/index.ts';
 import { hashPassword, verifyPassword } from './registry/passwords.ts';
 import { hashToken, newToken } from './registry/tokens.ts';
 import { conflict } from './api/api-error.ts';
+import { TtlCache } from './ttl-cache.ts';
+
+const SESSION_CACHE_MS = 5000;
 
 export interface AccountsOptions {
   tokenTtlMs: number;
@@ -14,6 +17,8 @@ export class Accounts {
   private readonly now: () => Date;
   /** Compared against when the user does not exist, so a login takes as long either way. */
   private readonly dummyHash: Promise<string>;
+  /** token hash -> user id and session expiry (never cached past the expiry). */
+  private readonly sessions = new TtlCache<string, { userId: string; expiresAt: number }>(SESSION_CACHE_MS);
 
   constructor(private readonly store: RegistryStore, private readonly options: AccountsOptions) {
     this.now = options.now ?? (() => new Date());
@@ -44,11 +49,20 @@ export class Accounts {
 
   /** The user id a token belongs to, or undefined when it is unknown or expired. */
   async authenticate(token: string): Promise<string | undefined> {
-    const session = await this.store.findSession(hashToken(token), this.now());
-    return session?.userId;
+    const tokenHash = hashToken(token);
+    const now = this.now().getTime();
+    const cached = this.sessions.get(tokenHash);
+    if (cached) return cached.expiresAt > now ? cached.userId : undefined;
+    const session = await this.store.findSession(tokenHash, this.now());
+    if (!session) return undefined;
+    const expiresAt = session.expiresAt.getTime();
+    this.sessions.set(tokenHash, { userId: session.userId, expiresAt }, Math.min(SESSION_CACHE_MS, expiresAt - now));
+    return session.userId;
   }
 
   async logout(token: string): Promise<void> {
-    await this.store.deleteSession(hashToken(token));
+    const tokenHash = hashToken(token);
+    this.sessions.delete(tokenHash);
+    await this.store.deleteSession(tokenHash);
   }
 }

@@ -5,6 +5,7 @@ import type { Device, RegistryStore } from './registry/index.ts';
 import { RegistryConflictError } from './registry/index.ts';
 import type { DeviceBus } from './bus/device-bus.ts';
 import { conflict, forbidden, notFound } from './api/api-error.ts';
+import { TtlCache } from './ttl-cache.ts';
 
 export interface Registration {
   device: Device;
@@ -14,6 +15,9 @@ export interface Registration {
 }
 
 export class DeviceRegistry {
+  /** Registered (not revoked) devices by id: ownership checks on every command. */
+  private readonly active = new TtlCache<string, Device>(5000);
+
   constructor(
     private readonly store: RegistryStore,
     private readonly ca: CertificateAuthority,
@@ -42,7 +46,12 @@ export class DeviceRegistry {
 
   /** The caller's device, or 404 (unknown or unregistered) / 403 (another user's). */
   async requireOwned(ownerId: string, deviceId: string): Promise<Device> {
-    const device = await this.store.getDevice(deviceId);
+    let device = this.active.get(deviceId);
+    if (!device) {
+      const stored = await this.store.getDevice(deviceId);
+      if (stored && !stored.revoked) this.active.set(deviceId, stored);
+      device = stored ?? undefined;
+    }
     if (!device || device.revoked) throw notFound(`no device ${JSON.stringify(deviceId)}; list yours with GET /api/v1/devices`);
     if (device.ownerId !== ownerId) throw forbidden(`device ${JSON.stringify(deviceId)} belongs to another user`);
     return device;
@@ -50,6 +59,7 @@ export class DeviceRegistry {
 
   async unregister(ownerId: string, deviceId: string): Promise<void> {
     await this.requireOwned(ownerId, deviceId);
+    this.active.delete(deviceId);
     await this.store.revokeDevice(deviceId);
     await this.bus.disconnectDevice(deviceId); // its certificate is refused from now on
   }

@@ -1,0 +1,53 @@
+/**
+ * What several benchmarks need: `iotcloud up` in its own process (as users run it), a logged-in
+ * client, and simulated devices registered through the REST API.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnUp, type UpProcess } from '../cli/up-process.ts';
+import { RestClient, type DeviceRegistration } from '../cli/rest-client.ts';
+import { startDevice, type SimulatedDevice } from '../simulators/index.ts';
+
+export interface BenchStack {
+  up: UpProcess;
+  client: RestClient;
+  token: string;
+  registerDevices(count: number): Promise<{ registration: DeviceRegistration; device: SimulatedDevice }[]>;
+  close(): Promise<void>;
+}
+
+export async function startBenchStack(extraArgs: string[] = []): Promise<BenchStack> {
+  const dir = await mkdtemp(join(tmpdir(), 'iotcloud-bench-'));
+  const up = await spawnUp(['--api-port', '0', '--mqtt-port', '0', '--data-dir', dir, '--log-level', 'error', ...extraArgs]);
+  const client = new RestClient({ baseUrl: up.apiUrl, caPem: up.rootCaPem });
+  await client.signup('bench', 'bench password');
+  await client.login('bench', 'bench password');
+  const devices: SimulatedDevice[] = [];
+  return {
+    up,
+    client,
+    token: client.token!,
+    async registerDevices(count) {
+      const started = [];
+      for (let i = 0; i < count; i++) {
+        const registration = await client.registerDevice(`bench-${devices.length}`);
+        const device = await startDevice({
+          transport: 'mqtt',
+          url: up.mqttUrl,
+          deviceId: registration.deviceId,
+          credentials: { caPem: registration.rootCa, certPem: registration.certificate, keyPem: registration.privateKey },
+        });
+        devices.push(device);
+        started.push({ registration, device });
+      }
+      return started;
+    },
+    async close() {
+      await Promise.all(devices.map((d) => d.stop()));
+      client.close();
+      await up.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

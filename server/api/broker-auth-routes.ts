@@ -1,0 +1,175 @@
+/**
+ * RabbitMQ's HTTP auth backend (rabbitmq_auth_backend_http, 3.10) asks these endpoints who may
+ * connect and what each connection may touch; every answer is the plain text `allow` or `deny`.
+ * RabbitMQ POSTs form-encoded fields (or sends them as a GET query):
+ *
+ *   /user      username, [password]                       may this user log in?
+ *   /vhost     username, vhost, ip, [client_id]           may it use this vhost?
+ *   /resource  username, vhost, resource, name, permission, [client_id]
+ *   /topic     username, vhost, resource, name, permission, routing_key, variable_map.client_id
+ *
+ * A device logs in with its certificate (username = CN, no password). The node checks its
+ * internal database first, where only the iotcloud server's own user lives, so these endpoints
+ * answer for devices only: registered and not revoked; MQTT client id = username (the user check
+ * carries no client id in 3.10, so the vhost check, asked right after login, enforces it); read
+ * only its own requests (`<id>.…`, its queue `mqtt-subscription-<id>qos1`); write only its answers
+ * (`server.<id>.<command>`).
+ *
+ * Limitation: the HTTP backend is never shown the certificate, so the fingerprint the embedded
+ * engine compares cannot be checked here. The CN still names one certificate, because device ids
+ * are never reused (a revoked id stays taken) and only the platform CA's certificates get through
+ * the TLS listeners.
+ *
+ * Only loopback callers are answered: the node runs beside the server.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { AMQP_EXCHANGE, amqpDeviceQueue, isValidDeviceId, RESPONSE_PREFIX } from '../../firmware-protocol/index.ts';
+
+export interface BrokerAuthority {
+  /** Any device, revoked ones included; the registry store fits. */
+  getDevice(id: string): Promise<{ revoked: boolean } | null>;
+}
+
+export interface BrokerAuthOptions {
+  authority: BrokerAuthority;
+  /** The server's own broker user (internal backend): never accepted here. */
+  serviceUser: string;
+  /** The one vhost devices use. */
+  vhost?: string;
+  /** Where the routes live; the broker's auth_http.*_path settings point here. */
+  prefix?: string;
+  logger?: Pick<Logger, 'info' | 'debug' | 'warn'>;
+}
+
+export const brokerAuthPrefix = '/api/v1/broker-auth';
+
+type Fields = Record<string, string | undefined>;
+type Verdict = { allow: true } | { allow: false; reason: string };
+
+const allow: Verdict = { allow: true };
+const deny = (reason: string): Verdict => ({ allow: false, reason });
+
+const FORM = 'application/x-www-form-urlencoded';
+const commandWord = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAuthOptions): void {
+  const prefix = options.prefix ?? brokerAuthPrefix;
+  const policy = new BrokerAuthPolicy(options);
+  const log = options.logger;
+
+  // Encapsulated: the form parser serves these routes only; the REST API stays JSON-only.
+  void app.register(
+    async (scope) => {
+      scope.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 8 * 1024 }, (_request, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(body as string)));
+      });
+
+      const answer = (check: (fields: Fields) => Promise<Verdict> | Verdict, name: string) => async (request: FastifyRequest, reply: FastifyReply) => {
+        if (!isLoopback(request.socket.remoteAddress)) {
+          return reply.code(403).type('text/plain').send('deny');
+        }
+        const fields = (request.method === 'GET' ? request.query : request.body) as Fields | undefined;
+        const verdict = await check(fields ?? {});
+        if (!verdict.allow) {
+          // Never log the password field: RabbitMQ forwards whatever the client sent.
+          log?.info({ check: name, username: fields?.username, name: fields?.name, routingKey: fields?.routing_key, permission: fields?.permission, reason: verdict.reason }, 'broker access denied');
+        }
+        return reply.type('text/plain').send(verdict.allow ? 'allow' : 'deny');
+      };
+
+      const routes: [string, (fields: Fields) => Promise<Verdict> | Verdict][] = [
+        ['user', (fields) => policy.user(fields)],
+        ['vhost', (fields) => policy.vhost(fields)],
+        ['resource', (fields) => policy.resource(fields)],
+        ['topic', (fields) => policy.topic(fields)],
+      ];
+      for (const [name, check] of routes) {
+        scope.route({ method: ['GET', 'POST'], url: `/${name}`, schema: { hide: true }, handler: answer(check, name) });
+      }
+    },
+    { prefix },
+  );
+}
+
+/** The decisions, without HTTP: each returns allow or deny with the reason for the log. */
+export class BrokerAuthPolicy {
+  private readonly vhostName: string;
+
+  constructor(private readonly options: Pick<BrokerAuthOptions, 'authority' | 'serviceUser' | 'vhost'>) {
+    this.vhostName = options.vhost ?? '/';
+  }
+
+  async user(fields: Fields): Promise<Verdict> {
+    const username = fields.username;
+    if (username === this.options.serviceUser) return deny('the service user logs in through the internal backend only');
+    if (!isValidDeviceId(username)) return deny('username is not a device id');
+    // Devices prove who they are with a certificate; a password means someone is trying a name.
+    if (fields.password !== undefined && fields.password !== '') return deny('devices log in with their certificate, not a password');
+    const device = await this.options.authority.getDevice(username);
+    if (!device) return deny('device is not registered');
+    if (device.revoked) return deny('device was unregistered');
+    return allow;
+  }
+
+  vhost(fields: Fields): Verdict {
+    return this.identity(fields, fields.client_id) ?? allow;
+  }
+
+  resource(fields: Fields): Verdict {
+    const refused = this.identity(fields, fields.client_id);
+    if (refused) return refused;
+    const device = fields.username!;
+    const { resource, name, permission } = fields;
+    if (resource === 'exchange') {
+      return name === AMQP_EXCHANGE && (permission === 'read' || permission === 'write') ? allow : deny(`exchange ${name} ${permission} is not allowed`);
+    }
+    if (resource === 'queue') {
+      const own = name === amqpDeviceQueue(device) || name === `mqtt-subscription-${device}qos0`;
+      // Server-named private queues: what an AMQP 1.0 `/exchange/amq.topic/<key>` source uses. Exclusive
+      // to their connection, and what they may be bound to is still limited by the topic check.
+      const generated = name?.startsWith('amq.gen-') === true;
+      return (own || generated) && (permission === 'configure' || permission === 'read' || permission === 'write')
+        ? allow
+        : deny(`queue ${name} is not this device's`);
+    }
+    return deny(`resource kind ${resource} is not allowed`);
+  }
+
+  topic(fields: Fields): Verdict {
+    const refused = this.identity(fields, fields['variable_map.client_id']);
+    if (refused) return refused;
+    const device = fields.username!;
+    const key = fields.routing_key ?? '';
+    if (fields.resource !== 'topic' || fields.name !== AMQP_EXCHANGE) return deny(`topic exchange ${fields.name} is not allowed`);
+    if (fields.permission === 'read') {
+      // The first word of a binding is literal (ids hold no '.', '*' or '#'), so anything under
+      // `<id>.` matches only this device's requests.
+      return key.startsWith(`${device}.`) ? allow : deny(`may only subscribe to ${device}.#`);
+    }
+    if (fields.permission === 'write') {
+      const [prefix, id, command, ...rest] = key.split('.');
+      return prefix === RESPONSE_PREFIX && id === device && command !== undefined && commandWord.test(command) && rest.length === 0
+        ? allow
+        : deny(`may only publish ${RESPONSE_PREFIX}.${device}.<command>`);
+    }
+    return deny(`permission ${fields.permission} is not allowed`);
+  }
+
+  /** The checks every authorization request shares; undefined when they pass. */
+  private identity(fields: Fields, clientId: string | undefined): Verdict | undefined {
+    const username = fields.username;
+    if (!isValidDeviceId(username)) return deny('username is not a device id');
+    if (fields.vhost !== this.vhostName) return deny(`vhost ${fields.vhost} is not allowed`);
+    // MQTT only: RabbitMQ takes the username from the certificate and the client id from
+    // CONNECT, and would otherwise let one device speak under another's client id.
+    if (clientId !== undefined && clientId !== username) return deny(`client id ${clientId} does not match the certificate CN ${username}`);
+    return undefined;
+  }
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}

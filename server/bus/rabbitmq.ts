@@ -1,0 +1,301 @@
+/**
+ * The RabbitMQ device bus: the original libpyiotcloud architecture. Devices connect to RabbitMQ
+ * (MQTTS or AMQPS, mutual TLS, authorised by the server's broker-auth endpoints); the server talks
+ * AMQP 0-9-1 to the same node:
+ *
+ * - a command is published to `amq.topic` with routing key `<id>.<command>` (not persistent, not
+ *   mandatory: a request nobody hears is a timeout, exactly as with MQTT QoS 1 to an absent device);
+ * - answers arrive on this server's own exclusive, auto-delete queue bound to `server.*.*`, so
+ *   several servers can share a node;
+ * - presence comes from `rabbitmq_event_exchange` (connection.created / connection.closed);
+ * - closing a device's connections needs the node's CLI (`BrokerControl`): AMQP cannot do it.
+ *
+ * When the broker goes away, every command in flight answers 'unavailable' at once (the REST layer
+ * says 503), new commands are refused the same way, and the bus reconnects with backoff.
+ */
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import {
+  AMQP_EXCHANGE,
+  decodeResponse,
+  encodeRequest,
+  isValidDeviceId,
+  PendingRequests,
+  serverSubscription,
+  type CommandName,
+  type CommandOutcome,
+} from '../../firmware-protocol/index.ts';
+import type { BusCounters, DeviceBus, PresenceEvent } from './device-bus.ts';
+import { PresenceTracker, type ConnectionRecord } from './rabbitmq/presence.ts';
+
+/** What the node's CLI can do that AMQP cannot (`broker/control.ts` implements it with rabbitmqctl). */
+export interface BrokerControl {
+  /** Close every connection of this user and forget its cached auth answers. */
+  disconnectUser(username: string): Promise<void>;
+  /** Every client connection on the node, to rebuild presence after a reconnection. */
+  listConnections(): Promise<ConnectionRecord[]>;
+}
+
+export interface RabbitmqBusOptions {
+  /** `amqp://127.0.0.1:5682` (loopback) or `amqps://host:5681`; credentials go in `credentials`. */
+  url: string;
+  /** PLAIN login (the node's internal service user). Omit to log in with the TLS client certificate (EXTERNAL). */
+  credentials?: { username: string; password: string };
+  /** For amqps://: the platform CA, and a client certificate (the AMQPS listener requires one). */
+  tls?: { caPem: string; certPem?: string; keyPem?: string };
+  /** Where devices connect, e.g. `mqtts://127.0.0.1:8893`: reported as `deviceUrl`. */
+  deviceUrl: string;
+  control?: BrokerControl;
+  logger: Logger;
+  reconnect?: { initialMs?: number; maxMs?: number };
+  /** AMQP heartbeat: how soon a silently dead broker is noticed (about twice this). */
+  heartbeatSeconds?: number;
+  /** How long disconnectDevice waits for the broker to report the device gone. */
+  disconnectWaitMs?: number;
+}
+
+const EVENT_EXCHANGE = 'amq.rabbitmq.event';
+
+interface Live {
+  model: ChannelModel;
+  channel: Channel;
+}
+
+export async function startRabbitmqBus(options: RabbitmqBusOptions): Promise<DeviceBus> {
+  const bus = new RabbitmqBus(options);
+  await bus.start();
+  return bus;
+}
+
+class RabbitmqBus implements DeviceBus {
+  readonly deviceUrl: string;
+  private readonly pending = new PendingRequests();
+  private readonly listeners: ((event: PresenceEvent) => void)[] = [];
+  /** disconnectDevice callers waiting for the broker to report a device gone. */
+  private readonly offlineWaiters = new Map<string, Set<() => void>>();
+  private readonly presence = new PresenceTracker((event) => {
+    for (const listener of this.listeners) listener(event);
+    if (!event.online) for (const wake of this.offlineWaiters.get(event.deviceId) ?? []) wake();
+  });
+  private readonly stats = { commandsSent: 0, answersMatched: 0, answersInvalid: 0 };
+  private readonly log: Logger;
+  private live: Live | undefined;
+  private closing = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: RabbitmqBusOptions) {
+    this.deviceUrl = options.deviceUrl;
+    this.log = options.logger;
+  }
+
+  /** The first connection: a wrong URL or password fails the server's start, loudly. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  async command(deviceId: string, command: CommandName, params: unknown, timeoutMs: number): Promise<CommandOutcome> {
+    const { cid, outcome } = this.pending.open(deviceId, command, timeoutMs);
+    const encoded = encodeRequest(deviceId, command, params as never, { cid, transport: 'amqp' });
+    if (!encoded.ok) {
+      this.pending.fail(cid, encoded.error.message);
+      return outcome;
+    }
+    const live = this.live;
+    if (!live) {
+      this.pending.fail(cid, 'the message broker is unavailable; reconnecting');
+      return outcome;
+    }
+    try {
+      // Returns false when the socket buffer is full; the message is still queued in order.
+      live.channel.publish(AMQP_EXCHANGE, encoded.value.topic, encoded.value.payload, { persistent: false, mandatory: false, contentType: 'application/json' });
+      this.stats.commandsSent++;
+    } catch (error) {
+      this.pending.fail(cid, `publish failed: ${(error as Error).message}`);
+    }
+    return outcome;
+  }
+
+  async disconnectDevice(deviceId: string): Promise<void> {
+    if (!isValidDeviceId(deviceId)) return;
+    if (!this.options.control) {
+      this.log.warn({ deviceId }, 'cannot close the device connection: no broker control configured; it ends when the device reconnects');
+      return;
+    }
+    await this.options.control.disconnectUser(deviceId);
+    await this.untilOffline(deviceId, this.options.disconnectWaitMs ?? 3000);
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.presence.isOnline(deviceId);
+  }
+
+  onPresence(listener: (event: PresenceEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  counters(): BusCounters {
+    return { ...this.stats, answersUnmatched: this.pending.unmatched, devicesConnected: this.presence.deviceCount };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.retryTimer);
+    this.pending.failAll('the server is shutting down');
+    const live = this.live;
+    this.live = undefined;
+    await live?.model.close().catch(() => undefined);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async connect(): Promise<void> {
+    const model = await amqp.connect(this.connectOptions(), this.socketOptions());
+    if (this.closing) {
+      await model.close().catch(() => undefined); // close() ran while we were connecting
+      return;
+    }
+    try {
+      const channel = await model.createChannel();
+      await this.declare(channel);
+      this.watch(model, channel);
+      this.live = { model, channel };
+      this.attempt = 0;
+      this.log.info({ url: this.options.url }, 'connected to the message broker');
+    } catch (error) {
+      await model.close().catch(() => undefined);
+      throw error;
+    }
+    if (this.options.control) void this.resyncPresence();
+  }
+
+  private async declare(channel: Channel): Promise<void> {
+    // Server-named, exclusive, auto-delete: this server's private inbox, gone with its connection.
+    const answers = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+    await channel.bindQueue(answers.queue, AMQP_EXCHANGE, serverSubscription('amqp'));
+    await channel.consume(answers.queue, (message) => message && this.onAnswer(message), { noAck: true });
+
+    const events = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+    await channel.bindQueue(events.queue, EVENT_EXCHANGE, 'connection.created');
+    await channel.bindQueue(events.queue, EVENT_EXCHANGE, 'connection.closed');
+    await channel.consume(events.queue, (message) => message && this.onEvent(message), { noAck: true });
+  }
+
+  private watch(model: ChannelModel, channel: Channel): void {
+    let lastError: Error | undefined;
+    model.on('error', (error: Error) => (lastError = error));
+    channel.on('error', (error: Error) => (lastError = error));
+    // A channel closed by an error leaves us deaf: drop the connection and build everything again.
+    channel.on('close', () => void model.close().catch(() => undefined));
+    model.on('close', () => {
+      if (this.live?.model !== model) return;
+      this.live = undefined;
+      if (this.closing) return;
+      const why = lastError?.message ?? 'connection closed';
+      this.log.warn({ reason: why }, 'lost the message broker; commands fail until it is back');
+      this.pending.failAll(`the message broker connection was lost (${why})`);
+      this.presence.clear(); // we no longer hear connects and disconnects
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing) return;
+    const initial = this.options.reconnect?.initialMs ?? 100;
+    const max = this.options.reconnect?.maxMs ?? 5000;
+    const base = Math.min(max, initial * 2 ** this.attempt++);
+    const delay = base / 2 + Math.random() * (base / 2); // jitter: many servers do not reconnect in step
+    this.retryTimer = setTimeout(() => {
+      this.connect().catch((error: unknown) => {
+        this.log.debug({ err: (error as Error).message, attempt: this.attempt }, 'broker reconnection failed');
+        this.scheduleReconnect();
+      });
+    }, delay);
+  }
+
+  private onAnswer(message: ConsumeMessage): void {
+    const decoded = decodeResponse(message.fields.routingKey, message.content, { transport: 'amqp' });
+    if (!decoded.ok) {
+      this.stats.answersInvalid++;
+      this.log.warn({ routingKey: message.fields.routingKey, error: decoded.error.message }, 'invalid device answer');
+    } else if (this.pending.settle(decoded.value)) {
+      this.stats.answersMatched++;
+    }
+  }
+
+  private onEvent(message: ConsumeMessage): void {
+    const headers = message.properties.headers ?? {};
+    const name = typeof headers.name === 'string' ? headers.name : undefined;
+    if (name === undefined) return;
+    const at = typeof headers.timestamp_in_ms === 'number' ? new Date(headers.timestamp_in_ms) : new Date();
+    if (message.fields.routingKey === 'connection.created' && typeof headers.user === 'string') {
+      this.presence.opened({ name, user: headers.user }, at);
+    } else if (message.fields.routingKey === 'connection.closed') {
+      this.presence.closed(name, at);
+    }
+  }
+
+  /** After a (re)connection: events were missed while away, so ask the node who is connected. */
+  private async resyncPresence(): Promise<void> {
+    const live = this.live;
+    try {
+      const connections = await this.options.control!.listConnections();
+      // Events received during the listing are newer than it: a device that connected meanwhile
+      // is in both, one that left meanwhile is removed again by its closed event, unless that came
+      // first. Good enough for a presence flag; the next event corrects it.
+      if (this.live === live) this.presence.reset(connections);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'could not list broker connections; presence catches up as devices reconnect');
+    }
+  }
+
+  private async untilOffline(deviceId: string, ms: number): Promise<void> {
+    if (!this.presence.isOnline(deviceId)) return;
+    const waiters = this.offlineWaiters.get(deviceId) ?? new Set<() => void>();
+    this.offlineWaiters.set(deviceId, waiters);
+    let wake!: () => void;
+    const gone = new Promise<void>((resolve) => (wake = resolve));
+    waiters.add(wake);
+    const timer = setTimeout(wake, ms);
+    try {
+      await gone;
+    } finally {
+      clearTimeout(timer);
+      waiters.delete(wake);
+      if (waiters.size === 0) this.offlineWaiters.delete(deviceId);
+    }
+  }
+
+  private connectOptions(): amqp.Options.Connect {
+    const url = new URL(this.options.url);
+    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new Error(`broker URL must be amqp:// or amqps://, got ${url.protocol}//`);
+    if (url.username || url.password) throw new Error('put the broker credentials in `credentials`, not in the URL (URLs end up in logs)');
+    const vhost = decodeURIComponent(url.pathname.slice(1)) || '/';
+    return {
+      protocol: url.protocol.slice(0, -1),
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port ? Number(url.port) : url.protocol === 'amqps:' ? 5671 : 5672,
+      vhost,
+      heartbeat: this.options.heartbeatSeconds ?? 5,
+      ...(this.options.credentials ? { username: this.options.credentials.username, password: this.options.credentials.password } : {}),
+    };
+  }
+
+  private socketOptions(): Record<string, unknown> {
+    const url = new URL(this.options.url);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const external = this.options.credentials === undefined;
+    return {
+      noDelay: true, // commands are tiny; Nagle would hold each back for an ACK
+      ...(external ? { credentials: amqp.credentials.external() } : {}),
+      ...(url.protocol === 'amqps:' && this.options.tls
+        ? {
+            ca: [this.options.tls.caPem],
+            ...(this.options.tls.certPem ? { cert: this.options.tls.certPem, key: this.options.tls.keyPem } : {}),
+            ...(isIP(host) === 0 ? { servername: host } : {}),
+          }
+        : {}),
+    };
+  }
+}

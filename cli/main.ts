@@ -2,6 +2,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { clientCommands } from './commands/client.ts';
+import { demoCommand } from './commands/demo.ts';
+import { harnessCommand } from './commands/harness.ts';
 import { simCommand } from './commands/sim.ts';
 import { upCommand } from './commands/up.ts';
 import { UsageError } from './usage-error.ts';
@@ -10,8 +12,10 @@ const cli = yargs(hideBin(process.argv))
   .scriptName('iotcloud')
   .usage('$0 <command> [options]\n\nBuild and test MCU devices (FT900 first) against a self-hosted IoT cloud.')
   .command(upCommand)
+  .command(demoCommand)
   .command(clientCommands)
   .command(simCommand)
+  .command(harnessCommand)
   .demandCommand(1, 'name a command; `iotcloud --help` lists them')
   .strict()
   .recommendCommands()

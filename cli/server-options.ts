@@ -8,6 +8,7 @@ export const serverOptions = {
   'mqtt-port': { type: 'number', default: defaultConfig.mqttPort, describe: 'MQTTS port for devices (0: any free port)' },
   'data-dir': { type: 'string', default: defaultConfig.dataDir, describe: 'where the CA, TLS files and the PGlite registry live' },
   'database-url': { type: 'string', describe: 'use PostgreSQL (postgres://...) instead of the embedded PGlite' },
+  'service-port': { type: 'number', describe: 'loopback MQTT port for trusted tools acting as the server (the harness); password in DATA_DIR/service.json' },
   'insecure-http': { type: 'boolean', default: false, describe: 'plain HTTP for the API (loopback only)' },
   'command-timeout': { type: 'number', default: defaultConfig.defaultCommandTimeoutMs, describe: 'default device command timeout, ms' },
   'log-level': { type: 'string', default: 'warn', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
@@ -19,6 +20,7 @@ export interface ServerArgs {
   'mqtt-port': number;
   'data-dir': string;
   'database-url'?: string;
+  'service-port'?: number;
   'insecure-http': boolean;
   'command-timeout': number;
   'log-level': string;
@@ -35,5 +37,6 @@ export function serverConfigFrom(args: ServerArgs): Partial<ServerConfig> {
     defaultCommandTimeoutMs: args['command-timeout'],
     logLevel: args['log-level'],
     ...(args['database-url'] ? { databaseUrl: args['database-url'] } : {}),
+    ...(args['service-port'] === undefined ? {} : { servicePort: args['service-port'] }),
   };
 }

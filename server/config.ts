@@ -16,6 +16,12 @@ export interface ServerConfig {
   databaseUrl?: string;
   /** Host names and addresses the server certificate is valid for. */
   tlsHosts: string[];
+  /**
+   * Loopback port for trusted services acting as the server on the embedded broker (the harness
+   * sending raw requests); 0 picks a free port; undefined keeps it off. Its password is written to
+   * `<dataDir>/service.json` (mode 0600).
+   */
+  servicePort?: number;
   tokenTtlMs: number;
   defaultCommandTimeoutMs: number;
   logLevel: string;

@@ -2,20 +2,32 @@
  * Starts the reference server: certificate authority, registry, device bus and REST API, wired
  * together. `iotcloud up` calls this; so do the end-to-end tests.
  */
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { certificateFiles, loadOrCreateCertificateAuthority, loadOrCreateServerCertificate } from '../certs/index.ts';
 import { Accounts } from './accounts.ts';
 import { buildApp } from './api/app.ts';
-import { startEmbeddedBus } from './bus/embedded.ts';
+import { SERVICE_CLIENT_PREFIX, SERVICE_USERNAME, startEmbeddedBus } from './bus/embedded.ts';
 import { checkConfig, defaultConfig, type ServerConfig } from './config.ts';
 import { DeviceRegistry } from './devices.ts';
 import { openStore } from './registry/index.ts';
 
+/** How a trusted local service reaches the broker as the server (see ServerConfig.servicePort). */
+export interface ServiceAccess {
+  url: string;
+  username: string;
+  password: string;
+  /** Client ids must start with this. */
+  clientIdPrefix: string;
+  credentialsPath: string;
+}
+
 export interface RunningServer {
   apiUrl: string;
   mqttUrl: string;
+  service?: ServiceAccess;
   caCertPath: string;
   rootCaPem: string;
   config: ServerConfig;
@@ -34,7 +46,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'registry') });
   await store.migrate();
 
+  const servicePassword = config.servicePort === undefined ? undefined : randomBytes(24).toString('base64url');
   const bus = await startEmbeddedBus({
+    ...(servicePassword === undefined ? {} : { service: { port: config.servicePort!, password: servicePassword } }),
     host: config.mqttHost,
     port: config.mqttPort,
     tls: { caPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
@@ -60,10 +74,19 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
   const { port } = app.server.address() as { port: number };
   const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
 
+  let service: ServiceAccess | undefined;
+  if (bus.serviceUrl && servicePassword) {
+    const credentialsPath = resolve(config.dataDir, 'service.json');
+    service = { url: bus.serviceUrl, username: SERVICE_USERNAME, password: servicePassword, clientIdPrefix: SERVICE_CLIENT_PREFIX, credentialsPath };
+    await writeFile(credentialsPath, `${JSON.stringify({ url: service.url, username: service.username, password: service.password, clientIdPrefix: service.clientIdPrefix }, null, 2)}\n`, { mode: 0o600 });
+    await chmod(credentialsPath, 0o600); // writeFile's mode applies only to a new file
+  }
+
   let closing: Promise<void> | undefined;
   return {
     apiUrl: `${config.insecureHttp ? 'http' : 'https'}://${host}:${port}`,
     mqttUrl: bus.deviceUrl,
+    ...(service ? { service } : {}),
     caCertPath: resolve(caDir, certificateFiles.rootCert),
     rootCaPem: ca.rootCertPem,
     config,

@@ -19,7 +19,7 @@ export function printServer(server: RunningServer): void {
   console.log(`iotcloud server is running
   REST API   ${server.apiUrl}   (OpenAPI: ${server.apiUrl}/api/v1/openapi.json)
   devices    ${server.mqttUrl}   (mutual TLS, client id = device id)
-  root CA    ${server.caCertPath}
+  root CA    ${server.caCertPath}${server.service ? `\n  service    ${server.service.url}   (loopback, for the harness; credentials ${server.service.credentialsPath})` : ''}
   data       ${server.config.databaseUrl ? 'PostgreSQL' : server.config.dataDir}
 Press Ctrl+C to stop.`);
 }

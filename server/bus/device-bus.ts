@@ -23,6 +23,8 @@ export interface BusCounters {
 export interface DeviceBus {
   /** Where devices connect, e.g. `mqtts://127.0.0.1:8883`. */
   readonly deviceUrl: string;
+  /** Loopback-only listener for trusted services acting as the server (embedded engine, when enabled). */
+  readonly serviceUrl?: string;
   /** Publish a command and wait for its answer or the deadline; resolves, never rejects. */
   command(deviceId: string, command: CommandName, params: unknown, timeoutMs: number): Promise<CommandOutcome>;
   /** Close a device's connection now (it was unregistered). */

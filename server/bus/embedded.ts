@@ -7,6 +7,8 @@
  * subscribe only under `<its id>/` and publish only `server/<its id>/<command>`.
  */
 import { once } from 'node:events';
+import { timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
@@ -28,7 +30,16 @@ export interface EmbeddedBusOptions {
   tls: { caPem: string; certPem: string; keyPem: string };
   authority: DeviceAuthority;
   logger: Logger;
+  /**
+   * A loopback-only plain listener for trusted services that act as the server on the broker
+   * (the conformance harness sending raw requests). Off unless asked for.
+   */
+  service?: { port: number; password: string };
 }
+
+/** Service clients log in with this user name and a client id starting with `svc.`: the dot can never appear in a device id. */
+export const SERVICE_USERNAME = 'iotcloud-service';
+export const SERVICE_CLIENT_PREFIX = 'svc.';
 
 const NOT_AUTHORIZED = 5;
 
@@ -37,6 +48,8 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
   const pending = new PendingRequests();
   const clients = new Map<string, Client>();
   const presenceListeners: ((event: PresenceEvent) => void)[] = [];
+  const serviceSockets = new WeakSet<object>();
+  const isService = (client: Client | null) => client !== null && serviceSockets.has(client.conn);
   const counters: Omit<BusCounters, 'devicesConnected' | 'answersUnmatched'> = { commandsSent: 0, answersMatched: 0, answersInvalid: 0 };
 
   const emitPresence = (deviceId: string, online: boolean) => {
@@ -45,7 +58,12 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
 
   const broker = await Aedes.createBroker({
     maxClientsIdLength: limits.maxDeviceIdLength,
-    authenticate: (client, _username, _password, done) => {
+    authenticate: (client, username, password, done) => {
+      if (isService(client)) {
+        const refusal = checkService(client.id, username, password, options.service?.password ?? '');
+        if (refusal) logger.warn({ clientId: client.id, reason: refusal }, 'service connection refused');
+        return refusal ? done(Object.assign(new Error(refusal), { returnCode: NOT_AUTHORIZED }), false) : done(null, true);
+      }
       authenticateDevice(client, authority).then(
         (refusal) => {
           if (refusal === undefined) return done(null, true);
@@ -59,12 +77,17 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
       );
     },
     authorizeSubscribe: (client, subscription, done) => {
+      if (isService(client)) return done(null, subscription.topic.startsWith('$') ? null : subscription);
       const allowed = subscription.topic.startsWith(`${client.id}/`) && !subscription.topic.slice(client.id.length + 1).includes('+');
       if (!allowed) logger.warn({ clientId: client.id, topic: subscription.topic }, 'subscription refused');
       done(null, allowed ? subscription : null); // null: SUBACK 0x80, the MQTT way to say no
     },
     authorizePublish: (client, packet, done) => {
       const parts = packet.topic.split('/');
+      if (isService(client)) {
+        // A service sends requests to devices, nothing else.
+        return done(parts.length === 2 && isValidDeviceId(parts[0]) ? null : new Error(`services may publish only <deviceId>/<command>, not ${packet.topic}`));
+      }
       const allowed = client !== null && parts.length === 3 && parts[0] === 'server' && parts[1] === client.id && parts[2] !== '';
       if (!allowed) {
         logger.warn({ clientId: client?.id, topic: packet.topic }, 'publish refused; closing the connection');
@@ -79,11 +102,13 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
   });
 
   broker.on('clientReady', (client) => {
+    if (isService(client)) return;
     clients.get(client.id)?.close(); // a second connection with the same identity replaces the first
     clients.set(client.id, client);
     emitPresence(client.id, true);
   });
   broker.on('clientDisconnect', (client) => {
+    if (isService(client)) return;
     if (clients.get(client.id) !== client) return;
     clients.delete(client.id);
     emitPresence(client.id, false);
@@ -121,8 +146,21 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
   await once(server, 'listening');
   const address = server.address() as { port: number };
 
+  let serviceServer: net.Server | undefined;
+  if (options.service) {
+    serviceServer = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      serviceSockets.add(socket);
+      broker.handle(socket);
+    });
+    serviceServer.listen(options.service.port, '127.0.0.1');
+    await once(serviceServer, 'listening');
+  }
+  const servicePort = serviceServer ? (serviceServer.address() as { port: number }).port : undefined;
+
   return {
     deviceUrl: `mqtts://${options.host.includes(':') ? `[${options.host}]` : options.host}:${address.port}`,
+    ...(servicePort === undefined ? {} : { serviceUrl: `mqtt://127.0.0.1:${servicePort}` }),
 
     async command(deviceId: string, command: CommandName, params: unknown, timeoutMs: number): Promise<CommandOutcome> {
       const { cid, outcome } = pending.open(deviceId, command, timeoutMs);
@@ -154,9 +192,18 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
       pending.failAll('the server is shutting down');
       for (const client of clients.values()) client.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (serviceServer) await new Promise<void>((resolve) => serviceServer.close(() => resolve()));
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
   };
+}
+
+function checkService(clientId: string, username: string | undefined, password: Buffer | undefined, expected: string): string | undefined {
+  if (!clientId.startsWith(SERVICE_CLIENT_PREFIX)) return `service client ids start with ${SERVICE_CLIENT_PREFIX}`;
+  const given = password ?? Buffer.alloc(0);
+  const wanted = Buffer.from(expected);
+  const same = given.length === wanted.length && timingSafeEqual(given, wanted);
+  return username === SERVICE_USERNAME && same && expected !== '' ? undefined : 'wrong service user name or password';
 }
 
 /** Why this client may not connect, or undefined when it may. */

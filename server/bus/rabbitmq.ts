@@ -22,7 +22,7 @@ import {
   encodeRequest,
   isValidDeviceId,
   PendingRequests,
-  serverSubscription,
+  RESPONSE_PREFIX,
   type CommandName,
   type CommandOutcome,
 } from '../../firmware-protocol/index.ts';
@@ -56,6 +56,11 @@ export interface RabbitmqBusOptions {
 }
 
 const EVENT_EXCHANGE = 'amq.rabbitmq.event';
+/**
+ * Every answer, `server.<id>.<command>`. Not `serverSubscription('amqp')`: that returns
+ * `server.+.+`, and `+` is MQTT's wildcard, a literal word in an AMQP binding.
+ */
+const ANSWER_BINDING = `${RESPONSE_PREFIX}.*.*`;
 
 interface Live {
   model: ChannelModel;
@@ -123,7 +128,13 @@ class RabbitmqBus implements DeviceBus {
       this.log.warn({ deviceId }, 'cannot close the device connection: no broker control configured; it ends when the device reconnects');
       return;
     }
-    await this.options.control.disconnectUser(deviceId);
+    try {
+      await this.options.control.disconnectUser(deviceId);
+    } catch (error) {
+      // The registry already refuses the device; its cached allow expires with the cache TTL.
+      this.log.warn({ deviceId, err: (error as Error).message }, 'could not close the device connection through the broker CLI');
+      return;
+    }
     await this.untilOffline(deviceId, this.options.disconnectWaitMs ?? 3000);
   }
 
@@ -173,7 +184,7 @@ class RabbitmqBus implements DeviceBus {
   private async declare(channel: Channel): Promise<void> {
     // Server-named, exclusive, auto-delete: this server's private inbox, gone with its connection.
     const answers = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-    await channel.bindQueue(answers.queue, AMQP_EXCHANGE, serverSubscription('amqp'));
+    await channel.bindQueue(answers.queue, AMQP_EXCHANGE, ANSWER_BINDING);
     await channel.consume(answers.queue, (message) => message && this.onAnswer(message), { noAck: true });
 
     const events = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });

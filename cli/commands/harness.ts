@@ -1,0 +1,188 @@
+/**
+ * `iotcloud harness`: the conformance suite and latency runner against any device, for people and
+ * for CI. Targets: a device behind a running server (REST), a device straight on a broker (MQTT),
+ * or `--embedded`: a private server for this run, with the device under test spawned by
+ * `--spawn "<command>"` or, without it, a simulated device.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { CommandModule } from 'yargs';
+import { executeHarness, exitCodes, type HarnessOptions, type TargetSpec } from '../../harness/index.ts';
+import { startServer, type RunningServer } from '../../server/server.ts';
+import { parseProfile, startDevice, type SimulatedDevice } from '../../simulators/index.ts';
+import { isValidDeviceId } from '../../firmware-protocol/index.ts';
+import { RestClient } from '../rest-client.ts';
+import { loadSession } from '../session.ts';
+import { UsageError } from '../usage-error.ts';
+
+interface HarnessArgs {
+  device?: string;
+  server?: string;
+  mqtt?: string;
+  embedded: boolean;
+  spawn?: string;
+  profile?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  'service-credentials'?: string;
+  token?: string;
+  deadline: number;
+  'reset-deadline': number;
+  only?: string[];
+  skip?: string[];
+  conformance: boolean;
+  load: boolean;
+  'load-count'?: number;
+  'load-duration'?: number;
+  'load-rate'?: number;
+  concurrency: number;
+  command: string;
+  'report-dir': string;
+  format: string[];
+}
+
+export const harnessCommand: CommandModule<object, HarnessArgs> = {
+  command: 'harness',
+  describe: 'Run the conformance suite (and a latency run) against a device; exit 0 only when every required case passes',
+  builder: (y) =>
+    y
+      .options({
+        device: { type: 'string', describe: 'device id under test (with --embedded: the id to register, default generated)' },
+        server: { type: 'string', describe: 'REST API of a running server: test the device through it' },
+        mqtt: { type: 'string', describe: 'broker URL: talk to the device directly, acting as the server (mqtt:// or mqtts://)' },
+        embedded: { type: 'boolean', default: false, describe: 'start a private server for this run' },
+        spawn: { type: 'string', describe: 'with --embedded: command that starts the device under test; it gets IOTCLOUD_DEVICE_ID, IOTCLOUD_MQTT_URL, IOTCLOUD_CA, IOTCLOUD_CERT, IOTCLOUD_KEY' },
+        profile: { type: 'string', describe: 'with --embedded and no --spawn: misbehaviour of the simulated device, e.g. "legacy"' },
+        ca: { type: 'string', describe: 'CA file for https:// or mqtts://' },
+        cert: { type: 'string', describe: 'client certificate for mqtts://' },
+        key: { type: 'string', describe: 'client key for mqtts://' },
+        'service-credentials': { type: 'string', describe: 'with --mqtt on an iotcloud embedded broker: the service.json written by `iotcloud up --service-port`' },
+        token: { type: 'string', describe: 'with --server: bearer token (default: saved by `iotcloud login`)' },
+        deadline: { type: 'number', default: 2000, describe: 'every answer must arrive within this many ms' },
+        'reset-deadline': { type: 'number', default: 15000, describe: 'how long reset_device may take to come back, ms' },
+        only: { type: 'string', array: true, describe: 'run only cases whose id starts with this (repeatable)' },
+        skip: { type: 'string', array: true, describe: 'skip cases whose id starts with this (repeatable)' },
+        conformance: { type: 'boolean', default: true, describe: 'run the conformance suite (--no-conformance for load only)' },
+        load: { type: 'boolean', default: false, describe: 'run a latency/load run after the suite' },
+        'load-count': { type: 'number', describe: 'load: stop after this many commands (default 1000 when no duration)' },
+        'load-duration': { type: 'number', describe: 'load: stop after this many seconds' },
+        'load-rate': { type: 'number', describe: 'load: fixed rate in commands/s (default: closed loop)' },
+        concurrency: { type: 'number', default: 1, describe: 'load: workers (closed loop) or most in flight (fixed rate)' },
+        command: { type: 'string', default: 'get_status', describe: 'load: the command to send' },
+        'report-dir': { type: 'string', default: 'reports/harness', describe: 'where reports are written' },
+        format: { type: 'string', array: true, choices: ['json', 'junit', 'html'], default: ['json', 'junit', 'html'], describe: 'report formats' },
+      })
+      .check((args) => {
+        const modes = [args.server, args.mqtt, args.embedded || undefined].filter(Boolean).length;
+        if (modes !== 1) throw new UsageError('choose one target: --server URL, --mqtt URL or --embedded');
+        if (!args.embedded && !args.device) throw new UsageError('--device is required with --server or --mqtt');
+        if (args.device !== undefined && !isValidDeviceId(args.device)) throw new UsageError(`--device ${JSON.stringify(args.device)} is not a device id`);
+        if (args.spawn && !args.embedded && !args.server && !args.mqtt) throw new UsageError('--spawn needs a target');
+        if (args.profile) parseProfileOrUsage(args.profile);
+        if (!(args.deadline > 0)) throw new UsageError('--deadline must be a positive number of ms');
+        return true;
+      }) as never,
+  handler: async (args) => {
+    const exitCode = args.embedded ? await runEmbedded(args) : await runAgainst(await targetFrom(args), args);
+    process.exitCode = exitCode;
+  },
+};
+
+function parseProfileOrUsage(text: string): void {
+  try {
+    parseProfile(text);
+  } catch (error) {
+    throw new UsageError(`--profile: ${(error as Error).message}`);
+  }
+}
+
+/** Service login for the embedded broker: user, password and a client id in the service namespace. */
+export function serviceTargetOptions(service: { username: string; password: string; clientIdPrefix: string }) {
+  return { username: service.username, password: service.password, clientId: `${service.clientIdPrefix}harness-${randomBytes(4).toString('hex')}` };
+}
+
+async function readServiceCredentials(path: string) {
+  try {
+    return serviceTargetOptions(JSON.parse(await readFile(path, 'utf8')) as { username: string; password: string; clientIdPrefix: string });
+  } catch (error) {
+    throw new UsageError(`--service-credentials ${path}: ${(error as Error).message}`);
+  }
+}
+
+async function targetFrom(args: HarnessArgs): Promise<TargetSpec> {
+  if (args.mqtt) {
+    const service = args['service-credentials'] ? await readServiceCredentials(args['service-credentials']) : {};
+    return { kind: 'mqtt', url: args.mqtt, deviceId: args.device!, ...service, ...(args.ca ? { ca: args.ca } : {}), ...(args.cert ? { cert: args.cert } : {}), ...(args.key ? { key: args.key } : {}) };
+  }
+  const token = args.token ?? process.env.IOTCLOUD_TOKEN ?? (await loadSession())?.token;
+  if (!token) throw new UsageError('no token: run `iotcloud login` first or pass --token');
+  return { kind: 'rest', baseUrl: args.server!, token, deviceId: args.device!, ...(args.ca ? { ca: args.ca } : {}) };
+}
+
+function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<string, string>): Promise<number> {
+  const options: HarnessOptions = {
+    target,
+    deadlineMs: args.deadline,
+    resetDeadlineMs: args['reset-deadline'],
+    conformance: args.conformance,
+    reportDir: args['report-dir'],
+    formats: args.format as HarnessOptions['formats'],
+    ...(args.only ? { only: args.only } : {}),
+    ...(args.skip ? { skip: args.skip } : {}),
+    ...(args.spawn ? { spawn: { command: args.spawn, ...(spawnEnv ? { env: spawnEnv } : {}) } } : {}),
+  };
+  if (args.load || !args.conformance) {
+    options.load = {
+      mode: args['load-rate'] ? 'rate' : 'closed',
+      command: args.command,
+      concurrency: args.concurrency,
+      ...(args['load-rate'] ? { rate: args['load-rate'] } : {}),
+      ...(args['load-duration'] ? { durationMs: args['load-duration'] * 1000 } : { count: args['load-count'] ?? 1000 }),
+    };
+  }
+  return executeHarness(options).then((run) => run.exitCode);
+}
+
+/** A private server for one run: register the device, hand its credentials to the device under test. */
+async function runEmbedded(args: HarnessArgs): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'iotcloud-harness-'));
+  let server: RunningServer | undefined;
+  let simulated: SimulatedDevice | undefined;
+  try {
+    server = await startServer({ apiPort: 0, mqttPort: 0, servicePort: 0, dataDir: join(dir, 'server') }, pino({ level: 'warn' }));
+    const client = new RestClient({ baseUrl: server.apiUrl, caPem: server.rootCaPem });
+    await client.signup('harness', 'harness password');
+    await client.login('harness', 'harness password');
+    const registration = await client.registerDevice('device-under-test', args.device ? { deviceId: args.device } : {});
+    const files = { IOTCLOUD_CA: join(dir, 'rootca.pem'), IOTCLOUD_CERT: join(dir, `${registration.deviceId}_cert.pem`), IOTCLOUD_KEY: join(dir, `${registration.deviceId}_pkey.pem`) };
+    await writeFile(files.IOTCLOUD_CA, registration.rootCa);
+    await writeFile(files.IOTCLOUD_CERT, registration.certificate);
+    await writeFile(files.IOTCLOUD_KEY, registration.privateKey, { mode: 0o600 });
+    console.log(`embedded server ${server.apiUrl}, device ${registration.deviceId} on ${server.mqttUrl}`);
+    if (!args.spawn) {
+      simulated = await startDevice({
+        transport: 'mqtt',
+        url: server.mqttUrl,
+        deviceId: registration.deviceId,
+        credentials: { caPem: registration.rootCa, certPem: registration.certificate, keyPem: registration.privateKey },
+        ...(args.profile ? { profile: args.profile } : {}),
+      });
+    }
+    // Straight on the broker as the server, so the raw-payload and topic cases run too.
+    const target: TargetSpec = { kind: 'mqtt', url: server.service!.url, deviceId: registration.deviceId, ...serviceTargetOptions(server.service!) };
+    const code = await runAgainst(target, args, { ...files, IOTCLOUD_MQTT_URL: server.mqttUrl });
+    client.close();
+    return code;
+  } catch (error) {
+    console.error(`harness: setup error: ${(error as Error).message}`);
+    return exitCodes.setupError;
+  } finally {
+    await simulated?.stop();
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -19,7 +19,7 @@ export interface BenchStack {
 
 export async function startBenchStack(extraArgs: string[] = []): Promise<BenchStack> {
   const dir = await mkdtemp(join(tmpdir(), 'iotcloud-bench-'));
-  const up = await spawnUp(['--api-port', '0', '--mqtt-port', '0', '--data-dir', dir, '--log-level', 'error', ...extraArgs]);
+  const up = await spawnUp(['--api-port', '0', '--mqtt-port', '0', '--data-dir', dir, '--log-level', 'error', '--service-port', '0', ...extraArgs]);
   const client = new RestClient({ baseUrl: up.apiUrl, caPem: up.rootCaPem });
   await client.signup('bench', 'bench password');
   await client.login('bench', 'bench password');

@@ -14,6 +14,8 @@ export interface UpProcess {
   mqttUrl: string;
   caCertPath: string;
   rootCaPem: string;
+  /** With `--service-port`: the service.json the harness logs in with. */
+  serviceCredentialsPath?: string;
   child: ChildProcess;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
@@ -48,11 +50,13 @@ export async function spawnUp(args: string[], options: { timeoutMs?: number; env
     return match[1]!;
   };
   const caCertPath = field('root CA');
+  const service = /^\s*service\s+\S+.*credentials (\S+)\)/m.exec(banner);
   return {
     apiUrl: field('REST API'),
     mqttUrl: field('devices'),
     caCertPath,
     rootCaPem: await readFile(caCertPath, 'utf8'),
+    ...(service ? { serviceCredentialsPath: service[1]! } : {}),
     child,
     output: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {

@@ -1,6 +1,7 @@
 /** `iotcloud`: one command, every part of the toolkit as a subcommand. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { brokerCommand } from '../broker/cli.ts';
 import { clientCommands } from './commands/client.ts';
 import { demoCommand } from './commands/demo.ts';
 import { harnessCommand } from './commands/harness.ts';
@@ -16,6 +17,7 @@ const cli = yargs(hideBin(process.argv))
   .command(clientCommands)
   .command(simCommand)
   .command(harnessCommand)
+  .command(brokerCommand)
   .demandCommand(1, 'name a command; `iotcloud --help` lists them')
   .strict()
   .recommendCommands()

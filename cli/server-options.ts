@@ -8,6 +8,8 @@ export const serverOptions = {
   'mqtt-port': { type: 'number', default: defaultConfig.mqttPort, describe: 'MQTTS port for devices (0: any free port)' },
   'data-dir': { type: 'string', default: defaultConfig.dataDir, describe: 'where the CA, TLS files and the PGlite registry live' },
   'database-url': { type: 'string', describe: 'use PostgreSQL (postgres://...) instead of the embedded PGlite' },
+  engine: { choices: ['embedded', 'rabbitmq'] as const, default: 'embedded' as const, describe: 'device bus: the embedded MQTTS broker, or the RabbitMQ node from `iotcloud broker start`' },
+  'broker-state-dir': { type: 'string', default: 'var/rabbitmq', describe: 'with --engine rabbitmq: the node\'s state folder' },
   'service-port': { type: 'number', describe: 'loopback MQTT port for trusted tools acting as the server (the harness); password in DATA_DIR/service.json' },
   'insecure-http': { type: 'boolean', default: false, describe: 'plain HTTP for the API (loopback only)' },
   'command-timeout': { type: 'number', default: defaultConfig.defaultCommandTimeoutMs, describe: 'default device command timeout, ms' },
@@ -21,6 +23,8 @@ export interface ServerArgs {
   'data-dir': string;
   'database-url'?: string;
   'service-port'?: number;
+  engine: 'embedded' | 'rabbitmq';
+  'broker-state-dir': string;
   'insecure-http': boolean;
   'command-timeout': number;
   'log-level': string;

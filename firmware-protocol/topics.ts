@@ -31,10 +31,9 @@ export function deviceSubscription(deviceId: string, transport: Transport = 'mqt
   return `${deviceId}${separatorOf(transport)}#`;
 }
 
-/** What a server subscribes to: every response from every device. */
+/** What a server subscribes to: every response from every device (MQTT `+`, AMQP `*`: one word). */
 export function serverSubscription(transport: Transport = 'mqtt'): string {
-  const sep = separatorOf(transport);
-  return `${RESPONSE_PREFIX}${sep}+${sep}+`;
+  return transport === 'mqtt' ? `${RESPONSE_PREFIX}/+/+` : `${RESPONSE_PREFIX}.*.*`;
 }
 
 /**

@@ -1,7 +1,19 @@
 /** Server configuration: defaults for a developer's machine, every field overridable. */
 import { isIP } from 'node:net';
 
+/** The RabbitMQ engine: where the project-owned node is (see `iotcloud broker start`). */
+export interface RabbitmqEngineConfig {
+  /** Plain AMQP on loopback for the server's own connection. */
+  url: string;
+  credentials: { username: string; password: string };
+  /** Where devices connect (MQTTS on the node). */
+  deviceUrl: string;
+}
+
 export interface ServerConfig {
+  /** Which device bus: the embedded aedes broker, or a RabbitMQ node. */
+  busEngine: 'embedded' | 'rabbitmq';
+  rabbitmq?: RabbitmqEngineConfig;
   /** Where the REST API listens. */
   apiHost: string;
   apiPort: number;
@@ -28,6 +40,7 @@ export interface ServerConfig {
 }
 
 export const defaultConfig: ServerConfig = {
+  busEngine: 'embedded',
   apiHost: '127.0.0.1',
   apiPort: 8443,
   mqttHost: '127.0.0.1',
@@ -51,6 +64,12 @@ export function checkConfig(config: ServerConfig): void {
   }
   for (const [name, port] of [['api port', config.apiPort], ['mqtt port', config.mqttPort]] as const) {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be 0..65535 (0 picks a free port), got ${port}`);
+  }
+  if (config.busEngine === 'rabbitmq' && !config.rabbitmq) {
+    throw new Error('the rabbitmq engine needs a node: start one with `iotcloud broker start`, then `iotcloud up --engine rabbitmq`');
+  }
+  if (config.busEngine === 'rabbitmq' && config.servicePort !== undefined) {
+    throw new Error('--service-port belongs to the embedded broker; on RabbitMQ the harness connects with its own broker credentials');
   }
   if (!(config.defaultCommandTimeoutMs > 0 && config.defaultCommandTimeoutMs <= 60_000)) {
     throw new Error(`command timeout must be 1..60000 ms, got ${config.defaultCommandTimeoutMs}`);

@@ -10,6 +10,8 @@ import { certificateFiles, loadOrCreateCertificateAuthority, loadOrCreateServerC
 import { Accounts } from './accounts.ts';
 import { buildApp } from './api/app.ts';
 import { SERVICE_CLIENT_PREFIX, SERVICE_USERNAME, startEmbeddedBus } from './bus/embedded.ts';
+import { startRabbitmqBus, type BrokerControl } from './bus/rabbitmq.ts';
+import type { DeviceBus } from './bus/device-bus.ts';
 import { checkConfig, defaultConfig, type ServerConfig } from './config.ts';
 import { DeviceRegistry } from './devices.ts';
 import { openStore } from './registry/index.ts';
@@ -34,7 +36,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(overrides: Partial<ServerConfig> = {}, logger?: Logger): Promise<RunningServer> {
+/** Parts the CLI hands in from other modules (the server never imports broker/). */
+export interface ServerDependencies {
+  /** RabbitMQ engine: closes revoked devices' connections and lists connections for presence. */
+  brokerControl?: BrokerControl;
+}
+
+export async function startServer(overrides: Partial<ServerConfig> = {}, logger?: Logger, dependencies: ServerDependencies = {}): Promise<RunningServer> {
   const config: ServerConfig = { ...defaultConfig, ...overrides };
   checkConfig(config);
   const log = logger ?? pino({ level: config.logLevel });
@@ -47,14 +55,24 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
   await store.migrate();
 
   const servicePassword = config.servicePort === undefined ? undefined : randomBytes(24).toString('base64url');
-  const bus = await startEmbeddedBus({
-    ...(servicePassword === undefined ? {} : { service: { port: config.servicePort!, password: servicePassword } }),
-    host: config.mqttHost,
-    port: config.mqttPort,
-    tls: { caPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
-    authority: store,
-    logger: log.child({ component: 'bus' }),
-  });
+  const busLog = log.child({ component: 'bus' });
+  const bus: DeviceBus =
+    config.busEngine === 'rabbitmq'
+      ? await startRabbitmqBus({
+          url: config.rabbitmq!.url,
+          credentials: config.rabbitmq!.credentials,
+          deviceUrl: config.rabbitmq!.deviceUrl,
+          ...(dependencies.brokerControl ? { control: dependencies.brokerControl } : {}),
+          logger: busLog,
+        })
+      : await startEmbeddedBus({
+          ...(servicePassword === undefined ? {} : { service: { port: config.servicePort!, password: servicePassword } }),
+          host: config.mqttHost,
+          port: config.mqttPort,
+          tls: { caPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
+          authority: store,
+          logger: busLog,
+        });
   bus.onPresence((event) => {
     store.setDevicePresence(event.deviceId, event.online, event.at).catch((error: unknown) => log.warn({ err: error }, 'presence update failed'));
   });
@@ -69,6 +87,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     bus,
     rootCaPem: ca.rootCertPem,
     defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
+    ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.credentials.username } } : {}),
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const { port } = app.server.address() as { port: number };

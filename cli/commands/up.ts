@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { startServer, type RunningServer } from '../../server/server.ts';
+import { engineSetup } from '../engine.ts';
 import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
 
 export const upCommand: CommandModule<object, ServerArgs> = {
@@ -7,7 +8,8 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   describe: 'Start the reference server on embedded engines (REST API, MQTTS broker, CA, registry)',
   builder: (y) => y.options(serverOptions),
   handler: async (args) => {
-    const server = await startServer(serverConfigFrom(args));
+    const engine = await engineSetup(args.engine, args['broker-state-dir']);
+    const server = await startServer({ ...serverConfigFrom(args), ...engine.config }, undefined, engine.dependencies);
     printServer(server);
     await untilSignal();
     console.log('iotcloud: shutting down');
@@ -20,6 +22,7 @@ export function printServer(server: RunningServer): void {
   REST API   ${server.apiUrl}   (OpenAPI: ${server.apiUrl}/api/v1/openapi.json)
   devices    ${server.mqttUrl}   (mutual TLS, client id = device id)
   root CA    ${server.caCertPath}${server.service ? `\n  service    ${server.service.url}   (loopback, for the harness; credentials ${server.service.credentialsPath})` : ''}
+  bus        ${server.config.busEngine === 'rabbitmq' ? `RabbitMQ (${server.config.rabbitmq!.url})` : 'embedded'}
   data       ${server.config.databaseUrl ? 'PostgreSQL' : server.config.dataDir}
 Press Ctrl+C to stop.`);
 }

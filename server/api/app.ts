@@ -10,6 +10,7 @@ import { registerAuthRoutes } from './auth-routes.ts';
 import { registerCommandRoutes } from './command-routes.ts';
 import { registerDeviceRoutes } from './device-routes.ts';
 import { LoginLimiter } from './login-limiter.ts';
+import { registerBrokerAuthRoutes, type BrokerAuthOptions } from './broker-auth-routes.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -19,6 +20,8 @@ export interface AppOptions {
   bus: DeviceBus;
   rootCaPem: string;
   defaultCommandTimeoutMs: number;
+  /** RabbitMQ engine: the endpoints rabbitmq_auth_backend_http asks on every device connect. */
+  brokerAuth?: Omit<BrokerAuthOptions, 'logger'>;
   loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number };
 }
 
@@ -91,6 +94,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerAuthRoutes(app, options.accounts, new LoginLimiter(limits));
   registerDeviceRoutes(app, options);
   registerCommandRoutes(app, { ...options, defaultTimeoutMs: options.defaultCommandTimeoutMs });
+
+  if (options.brokerAuth) registerBrokerAuthRoutes(app, { ...options.brokerAuth, logger: options.logger.child({ component: 'broker-auth' }) });
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/api/v1/health', { schema: { tags: ['server'], summary: 'Liveness and bus counters' } }, async () => ({

@@ -22,7 +22,7 @@ import {
   encodeRequest,
   isValidDeviceId,
   PendingRequests,
-  RESPONSE_PREFIX,
+  serverSubscription,
   type CommandName,
   type CommandOutcome,
 } from '../../firmware-protocol/index.ts';
@@ -56,11 +56,8 @@ export interface RabbitmqBusOptions {
 }
 
 const EVENT_EXCHANGE = 'amq.rabbitmq.event';
-/**
- * Every answer, `server.<id>.<command>`. Not `serverSubscription('amqp')`: that returns
- * `server.+.+`, and `+` is MQTT's wildcard, a literal word in an AMQP binding.
- */
-const ANSWER_BINDING = `${RESPONSE_PREFIX}.*.*`;
+/** Every answer, `server.<id>.<command>`. */
+const ANSWER_BINDING = serverSubscription('amqp');
 
 interface Live {
   model: ChannelModel;

@@ -7,6 +7,7 @@ import {
   encodeRequest,
   encodeResponse,
   errorCodes,
+  serverSubscription,
   type CommandName,
   type Transport,
 } from '../../firmware-protocol/index.ts';
@@ -60,6 +61,11 @@ describe('wire compatibility with the original devices', () => {
     expect(amqp.ok && amqp.value.topic).toBe('ft900device1.get_gpio');
     const answer = encodeResponse('ft900device1', 'get_gpio', { result: { number: 3, value: 1 } }, { transport: 'amqp' });
     expect(answer.ok && answer.value.topic).toBe('server.ft900device1.get_gpio');
+  });
+
+  it('servers subscribe with each transport\'s own one-level wildcard', () => {
+    expect(serverSubscription('mqtt')).toBe('server/+/+');
+    expect(serverSubscription('amqp')).toBe('server.*.*');
   });
 
   it('accepts an original device answer without cid or error fields', () => {

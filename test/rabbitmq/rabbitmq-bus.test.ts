@@ -1,0 +1,244 @@
+/**
+ * The RabbitMQ engine end to end, on a real project-owned node started once for this file:
+ * devices with platform certificates over MQTTS and AMQPS, the server's broker-auth endpoints
+ * deciding who gets in and what each may touch, the bus publishing commands and collecting
+ * answers, presence, revocation, and a broker restart while commands flow.
+ */
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerStatus, startBrokerNode, stopBrokerNode } from '../../broker/node.ts';
+import { isAlive } from '../../broker/files.ts';
+import { rabbitmqBin } from '../../broker/layout.ts';
+import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
+import type { CommandOutcome } from '../../firmware-protocol/index.ts';
+import type { PresenceEvent } from '../../server/bus/device-bus.ts';
+import { startDevice, type SimulatedDevice } from '../../simulators/device.ts';
+import type { Credentials } from '../../simulators/transports/connection.ts';
+import { startRabbitmqPlatform, type RabbitmqPlatform } from './platform.ts';
+
+// A missing RabbitMQ fails these tests with what to install; it never skips them.
+const installed = existsSync(`${rabbitmqBin}/rabbitmq-server`);
+
+describe('the RabbitMQ engine', () => {
+  let platform: RabbitmqPlatform;
+  const presence: PresenceEvent[] = [];
+  const devices: SimulatedDevice[] = [];
+  const clients: MqttClient[] = [];
+  let counter = 0;
+  const newId = (prefix: string) => `${prefix}-${process.pid}-${(counter++).toString(36)}`;
+
+  beforeAll(async () => {
+    if (!installed) throw new Error(`RabbitMQ is not installed (${rabbitmqBin}/rabbitmq-server is missing): run bash scripts/setup-system.sh as root`);
+    platform = await startRabbitmqPlatform();
+    platform.bus.onPresence((event) => presence.push(event));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const client of clients) client.end(true);
+    await Promise.all(devices.map((device) => device.stop()));
+    await platform?.close();
+  }, 60_000);
+
+  async function device(id: string, credentials: Credentials, transport: 'mqtt' | 'amqp091' = 'mqtt'): Promise<SimulatedDevice> {
+    const url = transport === 'mqtt' ? platform.node.mqttsUrl : platform.node.amqpsUrl;
+    const started = await startDevice({ transport, url, deviceId: id, credentials, bootMs: 20, reconnect: { initialMs: 50, maxMs: 500 } });
+    devices.push(started);
+    return started;
+  }
+
+  /** A raw MQTT 3.1.1 client; resolves on CONNACK, rejects on refusal or a TLS failure. */
+  function connectMqtt(credentials: Credentials, clientId: string, extra: IClientOptions = {}): Promise<MqttClient> {
+    return new Promise((resolve, reject) => {
+      const client = mqtt.connect(platform.node.mqttsUrl, {
+        clientId,
+        ca: credentials.caPem,
+        cert: credentials.certPem,
+        key: credentials.keyPem,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+        ...extra,
+      });
+      clients.push(client);
+      client.once('connect', () => resolve(client));
+      client.once('error', (error) => {
+        client.end(true);
+        reject(error);
+      });
+      client.once('close', () => reject(new Error('connection closed before CONNACK')));
+    });
+  }
+
+  async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+      await sleep(20);
+    }
+  }
+
+  describe('the project-owned RabbitMQ node', () => {
+    it('reports its status: running, its listeners, a raised file limit', async () => {
+      const status = await brokerStatus({ stateDir: platform.node.stateDir });
+      expect(status.running).toBe(true);
+      expect(status.rabbitmqVersion).toMatch(/^3\./);
+      expect(status.listeners).toEqual(
+        expect.arrayContaining([`amqp 127.0.0.1:${platform.node.amqpPort}`, `amqp/ssl 127.0.0.1:${platform.node.amqpsPort}`, `mqtt/ssl 127.0.0.1:${platform.node.mqttsPort}`]),
+      );
+      expect(status.fileDescriptors!.limit).toBeGreaterThan(1024); // not the `su rabbitmq` default
+      console.log(`rabbitmq_boot_ms ${Math.round(platform.node.bootMs)} ms`);
+    });
+
+    it('a second start finds the running node instead of booting another', async () => {
+      const again = await startBrokerNode({ stateDir: platform.node.stateDir, tls: { caPem: '', certPem: '', keyPem: '' }, authUrl: platform.node.authUrl, install: false });
+      expect(again).toMatchObject({ alreadyRunning: true, pid: platform.node.pid, nodeName: platform.node.nodeName, bootMs: 0 });
+      expect(again.credentials).toEqual(platform.node.credentials);
+    });
+  });
+
+  describe('devices with platform certificates', () => {
+    it('an MQTTS device answers commands published by the RabbitMQ bus, and shows up as present', async () => {
+      const id = newId('mq');
+      await device(id, await platform.register(id));
+      await until(() => platform.bus.isConnected(id), 5000, 'presence from the event exchange');
+      expect(presence).toContainEqual(expect.objectContaining({ deviceId: id, online: true }));
+
+      const outcome = await platform.bus.command(id, 'set_gpio', { number: 18, value: 1 }, 5000);
+      expect(outcome).toMatchObject({ status: 'ok', result: { number: 18, value: 1 } });
+      expect(await platform.bus.command(id, 'get_gpio', { number: 18 }, 5000)).toMatchObject({ status: 'ok', result: { value: 1 } });
+      expect(platform.bus.counters().answersMatched).toBeGreaterThanOrEqual(2);
+    });
+
+    it('an AMQP 0-9-1 device logs in with its certificate (EXTERNAL) over AMQPS and answers too', async () => {
+      const id = newId('amqp');
+      await device(id, await platform.register(id), 'amqp091');
+      expect(await platform.bus.command(id, 'get_status', {}, 5000)).toMatchObject({ status: 'ok', result: { status: 'running' } });
+    });
+
+    it('a command to an absent device times out; a device that leaves goes offline', async () => {
+      const id = newId('gone');
+      const sim = await device(id, await platform.register(id));
+      await until(() => platform.bus.isConnected(id), 5000, 'online');
+      await sim.stop();
+      await until(() => !platform.bus.isConnected(id), 5000, 'offline after the device left');
+      expect(await platform.bus.command(id, 'get_status', {}, 300)).toMatchObject({ status: 'timeout' });
+    });
+  });
+
+  describe('the broker refuses', () => {
+    it('a certificate from another CA (at the TLS layer)', async () => {
+      const id = newId('foreign');
+      await platform.register(id);
+      const foreign = await createEphemeralCertificateAuthority();
+      const issued = await foreign.issueDeviceCertificate(id);
+      await expect(connectMqtt({ caPem: platform.ca.rootCertPem, certPem: issued.certPem, keyPem: issued.keyPem }, id)).rejects.toThrow();
+    });
+
+    it('a valid certificate of a device that was never registered', async () => {
+      const id = newId('unknown');
+      const issued = await platform.ca.issueDeviceCertificate(id);
+      await expect(connectMqtt({ caPem: platform.ca.rootCertPem, certPem: issued.certPem, keyPem: issued.keyPem }, id)).rejects.toThrow(/Not authorized|Bad username|closed/i);
+    });
+
+    it('a client id that is not the certificate CN', async () => {
+      const [a, b] = [newId('cid-a'), newId('cid-b')];
+      const credentials = await platform.register(a);
+      await platform.register(b);
+      await expect(connectMqtt(credentials, b)).rejects.toThrow(/Not authorized|Bad username|closed/i);
+    });
+
+    it('a username and password instead of the certificate identity', async () => {
+      const [a, b] = [newId('pw-a'), newId('pw-b')];
+      const credentials = await platform.register(a);
+      await platform.register(b);
+      await expect(connectMqtt(credentials, b, { username: b, password: 'guess' })).rejects.toThrow(/Not authorized|Bad username|closed/i);
+      await expect(connectMqtt(credentials, a, { username: platform.node.credentials.username, password: 'guess' })).rejects.toThrow(/Not authorized|Bad username|closed/i);
+    });
+
+    it("a subscription to another device's requests: the connection is closed", async () => {
+      const [a, b] = [newId('sub-a'), newId('sub-b')];
+      const client = await connectMqtt(await platform.register(a), a);
+      await platform.register(b);
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      client.subscribe(`${b}/#`, { qos: 1 }, () => undefined);
+      await closed;
+    });
+
+    it("a publish on another device's answer topic: the connection is closed, the server hears nothing", async () => {
+      const [a, b] = [newId('pub-a'), newId('pub-b')];
+      const client = await connectMqtt(await platform.register(a), a);
+      await platform.register(b);
+      const pending = platform.bus.command(b, 'get_status', {}, 1500);
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      client.publish(`server/${b}/get_status`, '{"status":"running"}', { qos: 1 }, () => undefined);
+      await closed;
+      expect(await pending).toMatchObject({ status: 'timeout' });
+    });
+
+    it('an unregistered device at once: disconnected, and its next connect refused despite the auth cache', async () => {
+      const id = newId('revoke');
+      const credentials = await platform.register(id);
+      const sim = await device(id, credentials);
+      await until(() => platform.bus.isConnected(id), 5000, 'online');
+      expect(await platform.bus.command(id, 'get_status', {}, 5000)).toMatchObject({ status: 'ok' });
+
+      await platform.store.revokeDevice(id);
+      const started = performance.now();
+      await platform.bus.disconnectDevice(id);
+      console.log(`rabbitmq_disconnect_device_ms ${Math.round(performance.now() - started)} ms`);
+      expect(platform.bus.isConnected(id)).toBe(false);
+      await until(() => !sim.connected, 2000, 'the device saw its connection end');
+      await sim.stop();
+      // The cache TTL is 10 s: only the eviction makes this refusal immediate.
+      await expect(connectMqtt(credentials, id)).rejects.toThrow(/Not authorized|Bad username|closed/i);
+    });
+  });
+
+  describe('a broker restart while commands flow', () => {
+    it('fails commands in flight at once, reconnects, and serves commands again within seconds', async () => {
+      const id = newId('restart');
+      await device(id, await platform.register(id));
+      await until(() => platform.bus.isConnected(id), 5000, 'online');
+
+      const outcomes: { outcome: CommandOutcome; endedAt: number }[] = [];
+      let flowing = true;
+      const worker = async () => {
+        while (flowing) {
+          const outcome = await platform.bus.command(id, 'get_status', {}, 1000);
+          outcomes.push({ outcome, endedAt: performance.now() });
+          if (outcome.status !== 'ok') await sleep(20);
+        }
+      };
+      const workers = [worker(), worker(), worker(), worker()];
+      await until(() => outcomes.filter((o) => o.outcome.status === 'ok').length >= 20, 5000, 'commands flowing');
+
+      const bootMs = await platform.restartNode();
+      const upAt = performance.now();
+      console.log(`rabbitmq_restart_boot_ms ${Math.round(bootMs)} ms`);
+      await until(() => outcomes.some((o) => o.endedAt > upAt && o.outcome.status === 'ok'), 15_000, 'a command succeeds after the restart');
+      const recoveredMs = outcomes.find((o) => o.endedAt > upAt && o.outcome.status === 'ok')!.endedAt - upAt;
+      console.log(`rabbitmq_recovery_after_boot_ms ${Math.round(recoveredMs)} ms`);
+      flowing = false;
+      await Promise.all(workers);
+
+      const unavailable = outcomes.filter((o) => o.outcome.status === 'unavailable');
+      expect(unavailable.length).toBeGreaterThan(0);
+      // Fail fast: nothing waited for its 1 s deadline once the broker had gone.
+      for (const { outcome } of unavailable) expect(outcome.elapsedMs).toBeLessThan(500);
+      expect(recoveredMs).toBeLessThan(10_000);
+      await until(() => platform.bus.isConnected(id), 5000, 'presence after the restart');
+    }, 90_000);
+  });
+
+  describe('stopping the node', () => {
+    it('ends its process; status then says it is not running', async () => {
+      const { pid, stateDir } = platform.node;
+      expect(await stopBrokerNode({ stateDir })).toBe(true);
+      expect(isAlive(pid)).toBe(false);
+      expect((await brokerStatus({ stateDir })).running).toBe(false);
+      expect(await stopBrokerNode({ stateDir })).toBe(false);
+    }, 60_000);
+  });
+});

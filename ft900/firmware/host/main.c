@@ -1,17 +1,20 @@
 /*
- * ft900-host: the protocol core on a simulated board, acting as an FT900 on a serial line.
+ * ft900-host: the protocol core on a simulated board, acting as an FT900 on a serial line or
+ * straight on the broker over MQTTS.
  *
  *   ft900-host --serial /dev/pts/N --device <id> [--verbose]
+ *   ft900-host --mqtt mqtts://host:port --device <id> --ca <pem> --cert <pem> --key <pem> [--verbose]
  *
- * It opens the tty in raw mode, announces itself with a HELLO frame, answers REQUEST frames with
- * RESPONSE frames and PING with PONG (FRAMING.md). On reset_device it sends the answer, then
- * returns the board to power-on state and sends HELLO again, like a real board restarting.
- * SIGINT/SIGTERM/SIGHUP stop it cleanly (tty settings restored, exit status 0).
+ * Serial: it opens the tty in raw mode, announces itself with a HELLO frame, answers REQUEST
+ * frames with RESPONSE frames and PING with PONG (FRAMING.md). On reset_device it sends the
+ * answer, then returns the board to power-on state and sends HELLO again, like a real board
+ * restarting.
  *
- * Transports: serial only for now. The MQTTS mode (libmosquitto, mutual TLS, client id = device
- * id, subscribe IOT_MQTT_SUBSCRIBE_FMT at QoS 1) belongs in a run_mqtts() next to run_serial():
- * it gets a message, calls board_answer() exactly as the serial loop does, publishes the answer
- * at QoS 1, and reconnects after board_restart(). See the `--mqtt` placeholder in main().
+ * MQTTS (host/mqtt.c, built when libmosquitto is present): what an FT900 running lwIP's MQTT
+ * client does: client id = device id, mutual TLS, subscribe IOT_MQTT_SUBSCRIBE_FMT at QoS 1, every
+ * message through board_answer(), the answer published at QoS 1, reconnect with backoff.
+ *
+ * Both: SIGINT/SIGTERM/SIGHUP stop it cleanly (exit status 0).
  */
 #define _XOPEN_SOURCE 700
 
@@ -26,47 +29,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "frame.h"
-#include "protocol.h"
-#include "sim_hal.h"
+#ifdef IOT_HOST_MQTT
+#include "mqtt.h"
+#endif
 
-static volatile sig_atomic_t stop_signal = 0;
-static int verbose = 0;
-
-static void on_signal(int sig) { stop_signal = sig; }
-
-static void logf_(const char *fmt, ...) {
-  va_list ap;
-  fputs("ft900-host: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * The board: transport-independent. */
-
-typedef struct {
-  sim_board_t sim;
-  iot_hal_t hal;
-  char answer_topic[IOT_ANSWER_TOPIC_CAP];
-  char answer_payload[IOT_ANSWER_PAYLOAD_CAP];
-} board_t;
-
-static void board_power_on(board_t *b, const char *device_id) {
-  sim_board_init(&b->sim, device_id);
-  sim_board_hal(&b->sim, &b->hal);
-}
-
-/* Run one received message through the protocol core. Returns 1 with the answer in
- * b->answer_topic / b->answer_payload, or 0 when there is nothing to send. */
-static int board_answer(board_t *b, const char *topic, const char *payload, size_t len) {
-  int rc = iot_handle_message(&b->hal, b->sim.device_id, topic, payload, len, b->answer_topic,
-                              sizeof b->answer_topic, b->answer_payload, sizeof b->answer_payload);
-  if (rc < 0) logf_("iot_handle_message failed (%d)", rc); /* a bug in this program, not in the input */
-  return rc == IOT_ANSWERED;
-}
+static void on_signal(int sig) { host_stop_signal = sig; }
 
 /* ---------------------------------------------------------------------------------------------
  * Serial transport */
@@ -104,7 +73,7 @@ static int send_frame(int fd, uint8_t type, const char *a, size_t a_len, const c
 }
 
 static int send_hello(int fd, const board_t *b) {
-  if (verbose) logf_("HELLO %s", b->sim.device_id);
+  if (host_verbose) host_log("HELLO %s", b->sim.device_id);
   return send_frame(fd, IOT_FRAME_HELLO, b->sim.device_id, strlen(b->sim.device_id), NULL, NULL, 0);
 }
 
@@ -116,7 +85,7 @@ static int send_log(int fd, const char *what, const uint8_t *detail, size_t deta
   memcpy(text, what, n);
   for (i = 0; i < detail_len && n < sizeof text - 1; i++)
     text[n++] = (detail[i] >= 0x20 && detail[i] < 0x7F) ? (char)detail[i] : '?';
-  if (verbose) logf_("LOG %.*s", (int)n, text);
+  if (host_verbose) host_log("LOG %.*s", (int)n, text);
   return send_frame(fd, IOT_FRAME_LOG, text, n, NULL, NULL, 0);
 }
 
@@ -124,11 +93,11 @@ static int open_serial(const char *path, struct termios *saved) {
   struct termios t;
   int fd = open(path, O_RDWR | O_NOCTTY);
   if (fd < 0) {
-    logf_("cannot open %s: %s", path, strerror(errno));
+    host_log("cannot open %s: %s", path, strerror(errno));
     return -1;
   }
   if (tcgetattr(fd, &t) != 0) {
-    logf_("%s is not a tty: %s", path, strerror(errno));
+    host_log("%s is not a tty: %s", path, strerror(errno));
     close(fd);
     return -1;
   }
@@ -145,7 +114,7 @@ static int open_serial(const char *path, struct termios *saved) {
   cfsetispeed(&t, B115200);
   cfsetospeed(&t, B115200);
   if (tcsetattr(fd, TCSANOW, &t) != 0) {
-    logf_("cannot set raw mode on %s: %s", path, strerror(errno));
+    host_log("cannot set raw mode on %s: %s", path, strerror(errno));
     close(fd);
     return -1;
   }
@@ -162,7 +131,7 @@ static int on_frame(int fd, board_t *b, iot_frame_decoder_t *dec) {
 
   switch (dec->type) {
   case IOT_FRAME_PING:
-    if (verbose) logf_("PING (%lu bytes)", (unsigned long)n);
+    if (host_verbose) host_log("PING (%lu bytes)", (unsigned long)n);
     return send_frame(fd, IOT_FRAME_PONG, (const char *)p, n, NULL, NULL, 0);
   case IOT_FRAME_REQUEST:
     nl = n > 0 ? memchr(p, '\n', n) : NULL;
@@ -170,28 +139,28 @@ static int on_frame(int fd, board_t *b, iot_frame_decoder_t *dec) {
     memcpy(topic, p, (size_t)(nl - p));
     topic[nl - p] = '\0';
     if (memchr(topic, '\0', (size_t)(nl - p))) return send_log(fd, "REQUEST topic contains NUL", NULL, 0);
-    if (verbose) {
+    if (host_verbose) {
       size_t json_len = n - (size_t)(nl + 1 - p);
-      logf_("REQUEST %s %.*s%s", topic, (int)(json_len > 200 ? 200 : json_len), (const char *)(nl + 1),
+      host_log("REQUEST %s %.*s%s", topic, (int)(json_len > 200 ? 200 : json_len), (const char *)(nl + 1),
             json_len > 200 ? "..." : "");
     }
     if (!board_answer(b, topic, (const char *)(nl + 1), n - (size_t)(nl + 1 - p)))
       return send_log(fd, "no answer to ", (const uint8_t *)topic, strlen(topic));
-    if (verbose) logf_("RESPONSE %s %s", b->answer_topic, b->answer_payload);
+    if (host_verbose) host_log("RESPONSE %s %s", b->answer_topic, b->answer_payload);
     if (send_frame(fd, IOT_FRAME_RESPONSE, b->answer_topic, strlen(b->answer_topic), "\n", b->answer_payload,
                    strlen(b->answer_payload)) != 0)
       return -1;
     if (b->sim.reset_requested) {
       /* The answer is out: now restart, as the board would. Its receiver starts from scratch. */
-      if (tcdrain(fd) != 0 && errno != EINTR && verbose) logf_("tcdrain: %s", strerror(errno));
+      if (tcdrain(fd) != 0 && errno != EINTR && host_verbose) host_log("tcdrain: %s", strerror(errno));
       sim_board_reset(&b->sim);
       iot_frame_decoder_init(dec);
-      if (verbose) logf_("reset #%u", b->sim.resets);
+      if (host_verbose) host_log("reset #%u", b->sim.resets);
       return send_hello(fd, b);
     }
     return 0;
   default:
-    if (verbose) logf_("ignoring frame type 0x%02x (%lu bytes)", dec->type, (unsigned long)n);
+    if (host_verbose) host_log("ignoring frame type 0x%02x (%lu bytes)", dec->type, (unsigned long)n);
     return 0;
   }
 }
@@ -214,31 +183,31 @@ static int run_serial(const char *path, board_t *b) {
   sigprocmask(SIG_BLOCK, &block, &orig);
 
   iot_frame_decoder_init(&dec);
-  logf_("device %s on %s", b->sim.device_id, path);
+  host_log("device %s on %s", b->sim.device_id, path);
   if (send_hello(fd, b) != 0) {
-    logf_("cannot write to %s: %s", path, strerror(errno));
+    host_log("cannot write to %s: %s", path, strerror(errno));
     status = 1;
   }
-  while (status == 0 && !stop_signal) {
+  while (status == 0 && !host_stop_signal) {
     fd_set rfds;
     ssize_t n, i;
     FD_ZERO(&rfds);
     FD_SET(fd, &rfds);
     if (pselect(fd + 1, &rfds, NULL, NULL, NULL, &orig) < 0) {
       if (errno == EINTR) continue;
-      logf_("pselect: %s", strerror(errno));
+      host_log("pselect: %s", strerror(errno));
       status = 1;
       break;
     }
     n = read(fd, buf, sizeof buf);
     if (n == 0 || (n < 0 && errno == EIO)) { /* the other end of the line went away */
-      logf_("serial line closed");
+      host_log("serial line closed");
       status = 1;
       break;
     }
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      logf_("read: %s", strerror(errno));
+      host_log("read: %s", strerror(errno));
       status = 1;
       break;
     }
@@ -246,17 +215,17 @@ static int run_serial(const char *path, board_t *b) {
       iot_frame_event_t ev = iot_frame_feed(&dec, buf[i]);
       if (ev == IOT_FRAME_OK) {
         if (on_frame(fd, b, &dec) != 0) {
-          logf_("write: %s", strerror(errno));
+          host_log("write: %s", strerror(errno));
           status = 1;
         }
-      } else if (ev != IOT_FRAME_NONE && verbose) {
-        logf_("%s (frames %lu, CRC errors %lu, overlong %lu, malformed %lu)", iot_frame_event_text(ev),
+      } else if (ev != IOT_FRAME_NONE && host_verbose) {
+        host_log("%s (frames %lu, CRC errors %lu, overlong %lu, malformed %lu)", iot_frame_event_text(ev),
               (unsigned long)dec.stats.frames, (unsigned long)dec.stats.crc_errors,
               (unsigned long)dec.stats.overlong, (unsigned long)dec.stats.malformed);
       }
     }
   }
-  if (stop_signal) logf_("stopping on signal %d", (int)stop_signal);
+  if (host_stop_signal) host_log("stopping on signal %d", (int)host_stop_signal);
   tcsetattr(fd, TCSANOW, &saved);
   close(fd);
   return status;
@@ -265,51 +234,192 @@ static int run_serial(const char *path, board_t *b) {
 /* ---------------------------------------------------------------------------------------------*/
 
 static void usage(FILE *out) {
-  fputs("usage: ft900-host --serial <tty> --device <id> [--verbose]\n"
-        "  Acts as an FT900 board running the iotcloud protocol core on a serial line\n"
-        "  (frames as in ft900/firmware/FRAMING.md).\n"
-        "  --mqtt is reserved for the MQTTS mode (not built yet).\n",
+  fputs("usage: ft900-host --serial <tty> --device <id> [options]\n"
+        "       ft900-host --mqtt mqtts://<host>[:<port>] --device <id> --ca <pem> --cert <pem> --key <pem> [options]\n"
+        "  Acts as an FT900 board running the iotcloud protocol core, on a serial line (frames as in\n"
+        "  ft900/firmware/FRAMING.md) or straight on the broker over MQTTS with mutual TLS.\n"
+        "  --serial <tty>       the board's end of the serial line\n"
+        "  --mqtt <url>         the broker, mqtts://host:port (port 8883 when left out)"
+#ifndef IOT_HOST_MQTT
+        " [not in this build: no libmosquitto]"
+#endif
+        "\n"
+        "  --device <id>        the device id (MQTTS: the CN of --cert)\n"
+        "  --ca <pem>           MQTTS: the platform root CA (rootca.pem from registration)\n"
+        "  --cert <pem>         MQTTS: the device certificate\n"
+        "  --key <pem>          MQTTS: the device private key\n"
+        "  --keepalive <s>      MQTTS: MQTT keepalive, 5..3600 seconds (30)\n"
+        "  --retries <n>        MQTTS: give up after n failed connection attempts in a row (never)\n"
+        "  --backoff-max <s>    MQTTS: the longest wait between attempts, 1..3600 seconds (30)\n"
+        "  --sim-fail <f,...>   make these HAL functions fail (their commands answer INTERNAL):\n"
+        "                       gpio_get gpio_set rtc_get rtc_set get_mac get_ip get_subnet\n"
+        "                       get_gateway request_reset uart_write\n"
+        "  --verbose, -v        log every message\n"
+        "Exit status: 0 stopped by SIGINT/SIGTERM/SIGHUP; 1 the line closed, or --retries ran out;\n"
+        "2 bad arguments or unusable files; 3 the broker refused this identity.\n",
         out);
 }
 
+static int bad_usage(const char *fmt, const char *arg) {
+  fputs("ft900-host: ", stderr);
+  fprintf(stderr, fmt, arg);
+  fputs(" (ft900-host --help shows the options)\n", stderr);
+  return 2;
+}
+
+/* "gpio_set,rtc_get" -> SIM_FAIL_* bits, or -1 naming the bad entry in *bad. */
+static long parse_fail_mask(const char *list, char *bad, size_t bad_cap) {
+  static const struct { const char *name; unsigned bit; } names[] = {
+    {"gpio_get", SIM_FAIL_GPIO_GET}, {"gpio_set", SIM_FAIL_GPIO_SET},     {"rtc_get", SIM_FAIL_RTC_GET},
+    {"rtc_set", SIM_FAIL_RTC_SET},   {"get_mac", SIM_FAIL_GET_MAC},       {"get_ip", SIM_FAIL_GET_IP},
+    {"get_subnet", SIM_FAIL_GET_SUBNET}, {"get_gateway", SIM_FAIL_GET_GATEWAY}, {"request_reset", SIM_FAIL_RESET},
+    {"uart_write", SIM_FAIL_UART_WRITE},
+  };
+  unsigned long mask = 0;
+  const char *p = list;
+  for (;;) {
+    size_t n = strcspn(p, ","), k;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++)
+      if (strlen(names[k].name) == n && strncmp(names[k].name, p, n) == 0) break;
+    if (k == sizeof names / sizeof names[0]) {
+      snprintf(bad, bad_cap, "%.*s", (int)(n > 64 ? 64 : n), p);
+      return -1;
+    }
+    mask |= names[k].bit;
+    if (p[n] == '\0') return (long)mask;
+    p += n + 1;
+  }
+}
+
+#ifdef IOT_HOST_MQTT
+/* "5" -> 5 within lo..hi, or -1. */
+static long parse_long(const char *text, long lo, long hi) {
+  char *end;
+  long v;
+  errno = 0;
+  v = strtol(text, &end, 10);
+  if (end == text || *end != '\0' || errno != 0 || v < lo || v > hi) return -1;
+  return v;
+}
+
+/* The file must be readable and hold a PEM block whose BEGIN line ends with `label`-----.
+ * libmosquitto would only say "invalid function arguments". Returns 0 or 2. */
+static int check_pem(const char *flag, const char *path, const char *label, const char *what) {
+  static char text[65536];
+  char marker[64];
+  size_t n;
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    host_log("cannot read %s %s: %s", flag, path, strerror(errno));
+    return 2;
+  }
+  n = fread(text, 1, sizeof text - 1, f);
+  if (ferror(f)) {
+    host_log("cannot read %s %s: %s", flag, path, strerror(errno));
+    fclose(f);
+    return 2;
+  }
+  fclose(f);
+  text[n] = '\0';
+  snprintf(marker, sizeof marker, "%s-----", label);
+  if (!strstr(text, "-----BEGIN ") || !strstr(text, marker)) {
+    host_log("%s %s is not %s in PEM form (no \"-----BEGIN ...%s\" line)", flag, path, what, marker);
+    return 2;
+  }
+  if (strstr(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || strstr(text, "Proc-Type: 4,ENCRYPTED")) {
+    host_log("%s %s is encrypted; a device key must be stored unencrypted", flag, path);
+    return 2;
+  }
+  return 0;
+}
+#endif
+
 int main(int argc, char **argv) {
   static board_t board;
-  const char *serial = NULL, *device = NULL;
+  const char *serial = NULL, *mqtt = NULL, *device = NULL, *ca = NULL, *cert = NULL, *key = NULL;
+  const char *keepalive = NULL, *retries = NULL, *backoff_max = NULL, *sim_fail = NULL;
+  long fail_mask = 0;
   struct sigaction sa;
   int i;
 
   for (i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--serial") == 0 && i + 1 < argc) serial = argv[++i];
-    else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) device = argv[++i];
-    else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) verbose = 1;
-    else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    static const char *const valued[] = {"--serial", "--mqtt", "--device", "--ca", "--cert", "--key",
+                                         "--keepalive", "--retries", "--backoff-max", "--sim-fail"};
+    const char **slots[] = {&serial, &mqtt, &device, &ca, &cert, &key, &keepalive, &retries, &backoff_max, &sim_fail};
+    size_t k;
+    if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
+      host_verbose = 1;
+      continue;
+    }
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
       return 0;
-    } else if (strcmp(argv[i], "--mqtt") == 0) {
-      /* Placeholder for run_mqtts() (see the file comment). */
-      logf_("the MQTTS mode is not built yet; use --serial");
-      return 2;
-    } else {
-      usage(stderr);
-      return 2;
     }
+    for (k = 0; k < sizeof valued / sizeof valued[0]; k++)
+      if (strcmp(argv[i], valued[k]) == 0) break;
+    if (k == sizeof valued / sizeof valued[0]) return bad_usage("unknown option \"%s\"", argv[i]);
+    if (i + 1 >= argc) return bad_usage("%s needs a value", argv[i]);
+    if (*slots[k]) return bad_usage("%s given twice", argv[i]);
+    *slots[k] = argv[++i];
   }
-  if (!serial || !device) {
-    usage(stderr);
-    return 2;
-  }
+  if (!serial == !mqtt) return bad_usage("%s", serial ? "give --serial or --mqtt, not both" : "give --serial <tty> or --mqtt <url>");
+  if (!device) return bad_usage("%s", "--device <id> is required");
   if (!iot_valid_device_id(device)) {
-    logf_("invalid device id \"%s\": use 1-64 letters, digits, '_' or '-', starting with a letter or digit", device);
+    host_log("invalid device id \"%s\": use 1-64 letters, digits, '_' or '-', starting with a letter or digit", device);
     return 2;
+  }
+  if (serial && (ca || cert || key || keepalive || retries || backoff_max))
+    return bad_usage("%s", "--ca, --cert, --key, --keepalive, --retries and --backoff-max go with --mqtt, not --serial");
+  if (sim_fail) {
+    char bad[80];
+    fail_mask = parse_fail_mask(sim_fail, bad, sizeof bad);
+    if (fail_mask < 0) return bad_usage("--sim-fail: unknown HAL function \"%s\"", bad);
   }
 
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
+  sa.sa_handler = on_signal; /* no SA_RESTART: a signal interrupts a blocking connect */
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
 
   board_power_on(&board, device);
-  return run_serial(serial, &board);
+  board.sim.fail_mask = (unsigned)fail_mask;
+  if (serial) return run_serial(serial, &board);
+
+#ifdef IOT_HOST_MQTT
+  {
+    static mqtt_options_t o;
+    char err[512];
+    long v;
+    if (mqtt_parse_url(mqtt, &o, err, sizeof err) != 0) return bad_usage("%s", err);
+    if (!ca || !cert || !key) return bad_usage("%s", "--mqtt needs --ca <rootca.pem>, --cert <device cert> and --key <device key>");
+    o.ca = ca;
+    o.cert = cert;
+    o.key = key;
+    o.keepalive = 30;
+    o.retries = -1;
+    o.backoff_max = 30;
+    if (keepalive) {
+      if ((v = parse_long(keepalive, 5, 3600)) < 0) return bad_usage("--keepalive %s: expected 5..3600 seconds", keepalive);
+      o.keepalive = (int)v;
+    }
+    if (retries) {
+      if ((v = parse_long(retries, 0, 1000000)) < 0) return bad_usage("--retries %s: expected a count, 0..1000000", retries);
+      o.retries = v;
+    }
+    if (backoff_max) {
+      if ((v = parse_long(backoff_max, 1, 3600)) < 0) return bad_usage("--backoff-max %s: expected 1..3600 seconds", backoff_max);
+      o.backoff_max = (unsigned)v;
+    }
+    if (check_pem("--ca", ca, "CERTIFICATE", "a certificate") || check_pem("--cert", cert, "CERTIFICATE", "a certificate") ||
+        check_pem("--key", key, "PRIVATE KEY", "a private key"))
+      return 2;
+    return run_mqtts(&o, &board);
+  }
+#else
+  host_log("this ft900-host was built without libmosquitto, so it has no MQTTS mode: install libmosquitto-dev "
+           "(scripts/setup-system.sh does) and run make again");
+  return 2;
+#endif
 }

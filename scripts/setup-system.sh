@@ -7,6 +7,8 @@ command -v socat >/dev/null || need+=(socat)
 command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 [ -f /usr/include/mosquitto.h ] || need+=(libmosquitto-dev)  # ft900-host --mqtt (MQTTS mode)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)  # iotcloud broker (RabbitMQ engine)
+command -v chromium >/dev/null || need+=(chromium)  # the harness HTML report test opens it headless
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "iotcloud: missing Debian packages: ${need[*]}. Install them with: sudo apt-get install -y ${need[*]}" >&2

@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { brokerCommand } from '../broker/cli.ts';
+import { bridgeCommand } from '../ft900/bridge/cli.ts';
 import { clientCommands } from './commands/client.ts';
 import { demoCommand } from './commands/demo.ts';
 import { harnessCommand } from './commands/harness.ts';
@@ -18,6 +19,7 @@ const cli = yargs(hideBin(process.argv))
   .command(simCommand)
   .command(harnessCommand)
   .command(brokerCommand)
+  .command(bridgeCommand)
   .demandCommand(1, 'name a command; `iotcloud --help` lists them')
   .strict()
   .recommendCommands()

@@ -84,9 +84,10 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   try        node bin/iotcloud.js login ${DEMO_USER} --password "$(node -p "require('${credentials}').password")"
              node bin/iotcloud.js cmd ${devices[0]!.deviceId} set_gpio '{"number":18,"value":1}'
 `);
+      const stopped = untilSignal(); // listen before the banner: a caller may signal as soon as it reads it
       printServer(server);
       client.close();
-      await untilSignal();
+      await stopped;
       console.log('iotcloud: shutting down');
     } finally {
       await Promise.all(devices.map((d) => d.stop()));

@@ -10,8 +10,9 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   handler: async (args) => {
     const engine = await engineSetup(args.engine, args['broker-state-dir']);
     const server = await startServer({ ...serverConfigFrom(args), ...engine.config }, undefined, engine.dependencies);
+    const stopped = untilSignal(); // listen before the banner: a caller may signal as soon as it reads it
     printServer(server);
-    await untilSignal();
+    await stopped;
     console.log('iotcloud: shutting down');
     await server.close();
   },

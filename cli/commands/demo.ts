@@ -23,13 +23,15 @@ interface DemoArgs extends ServerArgs {
 }
 
 const DEMO_USER = 'demo';
+// The demo always runs the embedded engine with service access for the harness.
+const { engine: _engine, 'broker-state-dir': _brokerStateDir, 'service-port': _servicePort, ...demoServerOptions } = serverOptions;
 
 export const demoCommand: CommandModule<object, DemoArgs> = {
   command: 'demo',
   describe: 'Start the server with simulated devices, run conformance + latency against them, keep the stack up',
   builder: (y) =>
     y.options({
-      ...serverOptions,
+      ...demoServerOptions,
       devices: { type: 'number', default: 3, describe: 'simulated devices to start (1-100)' },
       commands: { type: 'number', default: 2000, describe: 'commands in the latency run' },
       reports: { type: 'string', default: 'reports/demo', describe: 'where the JSON, JUnit and HTML reports go' },

@@ -6,7 +6,7 @@ import { defaultValidDays, issueLeaf, type Issuer } from './issue.ts';
 import { decodePem } from './pem.ts';
 import { createRoot } from './root.ts';
 import type { CertificateAuthority, CertificateAuthorityOptions, IssuedCertificate, IssueOptions } from './types.ts';
-import { assertDeviceId, assertValidDays, canonicalHosts } from './validate.ts';
+import { assertDeviceId, assertServiceName, assertValidDays, canonicalHosts } from './validate.ts';
 
 function leafOptions(options: IssueOptions): Required<IssueOptions> {
   const { algorithm = 'ecdsa-p256', validDays = defaultValidDays } = options;
@@ -32,6 +32,11 @@ class RootCertificateAuthority implements CertificateAuthority {
   async issueDeviceCertificate(deviceId: string, options: IssueOptions = {}): Promise<IssuedCertificate> {
     assertDeviceId(deviceId);
     return issueLeaf(this.#issuer, { purpose: 'client', commonName: deviceId, ...leafOptions(options) });
+  }
+
+  async issueServiceCertificate(name: string, options: IssueOptions = {}): Promise<IssuedCertificate> {
+    assertServiceName(name);
+    return issueLeaf(this.#issuer, { purpose: 'client', commonName: name, ...leafOptions(options) });
   }
 
   async issueServerCertificate(hosts: string[], options: IssueOptions = {}): Promise<IssuedCertificate> {

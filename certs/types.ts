@@ -25,6 +25,11 @@ export interface CertificateAuthority {
   readonly rootFingerprint: string;
   /** Client certificate for one device: CN = deviceId, clientAuth EKU, digitalSignature, not a CA. */
   issueDeviceCertificate(deviceId: string, options?: IssueOptions): Promise<IssuedCertificate>;
+  /**
+   * Client certificate for a platform service (e.g. the iotcloud server's own broker connection):
+   * CN = name, which starts with `_` so that it can never be a device id.
+   */
+  issueServiceCertificate(name: string, options?: IssueOptions): Promise<IssuedCertificate>;
   /** TLS server certificate: serverAuth EKU, DNS and IP subject alternative names from `hosts`. */
   issueServerCertificate(hosts: string[], options?: IssueOptions): Promise<IssuedCertificate>;
 }

@@ -20,6 +20,15 @@ export function assertDeviceId(deviceId: unknown): asserts deviceId is string {
   }
 }
 
+const serviceNamePattern = /^_[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Service identities live in their own namespace: a leading `_` is never valid in a device id. */
+export function assertServiceName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !serviceNamePattern.test(name)) {
+    throw new Error(`invalid service name ${quote(name)}: use _ then lower-case letters, digits and '-' (${serviceNamePattern.source})`);
+  }
+}
+
 export type HostKind = 'dns' | 'ip';
 export interface Host {
   kind: HostKind;

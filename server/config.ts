@@ -3,9 +3,11 @@ import { isIP } from 'node:net';
 
 /** The RabbitMQ engine: where the project-owned node is (see `iotcloud broker start`). */
 export interface RabbitmqEngineConfig {
-  /** Plain AMQP on loopback for the server's own connection. */
+  /** The server's own connection: `amqps://` (with `tls`) or plain `amqp://` on loopback. */
   url: string;
   credentials: { username: string; password: string };
+  /** For amqps://: the platform CA and the server's service client certificate (the listener requires one). */
+  tls?: { caPem: string; certPem: string; keyPem: string };
   /** Where devices connect (MQTTS on the node). */
   deviceUrl: string;
 }

@@ -61,6 +61,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
       ? await startRabbitmqBus({
           url: config.rabbitmq!.url,
           credentials: config.rabbitmq!.credentials,
+          ...(config.rabbitmq!.tls ? { tls: config.rabbitmq!.tls } : {}),
           deviceUrl: config.rabbitmq!.deviceUrl,
           ...(dependencies.brokerControl ? { control: dependencies.brokerControl } : {}),
           logger: busLog,

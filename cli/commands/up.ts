@@ -8,7 +8,7 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   describe: 'Start the reference server on embedded engines (REST API, MQTTS broker, CA, registry)',
   builder: (y) => y.options(serverOptions),
   handler: async (args) => {
-    const engine = await engineSetup(args.engine, args['broker-state-dir']);
+    const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir']);
     const server = await startServer({ ...serverConfigFrom(args), ...engine.config }, undefined, engine.dependencies);
     const stopped = untilSignal(); // listen before the banner: a caller may signal as soon as it reads it
     printServer(server);

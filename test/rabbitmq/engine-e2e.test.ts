@@ -77,6 +77,10 @@ describe('RabbitMQ + PostgreSQL engine, end to end through the CLI', () => {
     await rm(dir, { recursive: true, force: true });
   }, 60_000);
 
+  it('each server reaches RabbitMQ over AMQPS with its service certificate', () => {
+    for (const up of ups) expect(up.output()).toMatch(/bus\s+RabbitMQ \(amqps:\/\/127\.0\.0\.1:\d+\)/);
+  });
+
   it('devices connect to RabbitMQ over MQTTS, and both servers command them', async () => {
     const registration = await clients[0]!.registerDevice('mqtt board');
     expect(registration.mqttUrl).toBe(ups[0]!.mqttUrl);

@@ -9,6 +9,10 @@ command -v make >/dev/null || need+=(make)
 [ -f /usr/include/mosquitto.h ] || need+=(libmosquitto-dev)  # ft900-host --mqtt (MQTTS mode)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)  # iotcloud broker (RabbitMQ engine)
 command -v chromium >/dev/null || need+=(chromium)  # the harness HTML report test opens it headless
+[ -x /usr/bin/python3 ] || need+=(python3)  # examples/python
+dpkg -s python3-paho-mqtt >/dev/null 2>&1 || need+=(python3-paho-mqtt)  # examples/python/mqtt_device.py
+dpkg -s python3-pika >/dev/null 2>&1 || need+=(python3-pika)  # examples/python/amqp_device.py
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)  # plain MQTT broker for the Python example test
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "iotcloud: missing Debian packages: ${need[*]}. Install them with: sudo apt-get install -y ${need[*]}" >&2

@@ -48,6 +48,8 @@ for (const [name, spec] of Object.entries(commands)) {
 }
 const errorBodyCheck = TypeCompiler.Compile(ErrorBody);
 const cidRegex = new RegExp(correlationIdPattern);
+const MAX_ERROR_MESSAGE = (ErrorBody.properties.message as { maxLength: number }).maxLength;
+const MAX_ERROR_FIELD = (ErrorBody.properties.field as unknown as { maxLength: number }).maxLength;
 
 // ---------------------------------------------------------------------------------------------
 // Server -> device
@@ -115,8 +117,12 @@ export function encodeResponse<C extends CommandName>(
   const head = options.cid === undefined ? {} : { cid: options.cid };
   let body: object;
   if ('error' in outcome) {
-    const { code, message, field } = outcome.error;
-    const error = { code, name: outcome.error.name ?? errorNameOf(code), message, ...(field === undefined ? {} : { field }) };
+    const { code, field } = outcome.error;
+    // A hostile request can name a field longer than an error body allows: the answer must still
+    // go out, so cut the message and leave such a field out rather than answer nothing.
+    const message = outcome.error.message.length > MAX_ERROR_MESSAGE ? `${outcome.error.message.slice(0, MAX_ERROR_MESSAGE - 3)}...` : outcome.error.message;
+    const keepField = field !== undefined && field.length <= MAX_ERROR_FIELD;
+    const error = { code, name: outcome.error.name ?? errorNameOf(code), message, ...(keepField ? { field } : {}) };
     if (!errorBodyCheck.Check(error)) return fail(schemaError(errorBodyCheck, error, 'error body'));
     body = { ...head, error };
   } else {

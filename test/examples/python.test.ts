@@ -357,11 +357,12 @@ describe('board.py validates exactly like the TypeScript reference board', () =>
     ]);
   });
 
-  it('answers a request whose field pointer cannot fit the error body (the reference board stays silent)', () => {
-    // The protocol says a device answers every request; `field` is at most 64 characters, so
-    // board.py leaves it out rather than not answering (simulators/board.ts drops the answer).
+  it('answers a request whose field pointer cannot fit the error body, leaving the field out (as the reference board does)', () => {
+    // The protocol says a device answers every request; `field` is at most 64 characters.
     const payload = `{"number":1,"${'k'.repeat(70)}":1}`;
-    expect(new Board('dev-1').handle('dev-1/get_gpio', payload)).toBeUndefined();
+    const reference = JSON.parse(new Board('dev-1').handle('dev-1/get_gpio', payload)!.payload.toString()) as { error: Record<string, unknown> };
+    expect(reference.error).toMatchObject({ code: 2, name: 'INVALID_PARAMS' });
+    expect(reference.error).not.toHaveProperty('field');
     const oracle = `import sys; sys.path.insert(0, ${JSON.stringify(examples)}); from board import Board; print(Board("dev-1").handle("dev-1/get_gpio", sys.argv[1].encode()).payload.decode())`;
     const answer = spawnSync(python, ['-c', oracle, payload], { encoding: 'utf8' });
     expect(answer.status, answer.stderr).toBe(0);

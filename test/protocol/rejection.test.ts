@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRequest, decodeResponse, encodeRequest, limits, type ErrorName } from '../../firmware-protocol/index.ts';
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, limits, type ErrorName } from '../../firmware-protocol/index.ts';
 
 function rejected(result: { ok: boolean; error?: { name: ErrorName; field?: string } }): { name: ErrorName; field?: string } {
   expect(result.ok).toBe(false);
@@ -112,6 +112,19 @@ describe('hostile sizes are refused quickly and never throw', () => {
     expect(rejected(decodeRequest('dev1/get_gpio', nested.slice(0, -1))).name).toBe('MALFORMED');
     const deeper = '['.repeat(500_000) + ']'.repeat(500_000);
     expect(rejected(decodeResponse('server/dev1/get_gpio', deeper)).name).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('a device can always answer, even a request naming a huge field', () => {
+    const key = 'k'.repeat(3000);
+    const request = decodeRequest('dev1/get_rtc', JSON.stringify({ cid: 'c1', [key]: 1 }));
+    expect(request.ok).toBe(false);
+    if (request.ok) return;
+    const answer = encodeResponse('dev1', 'get_rtc', { error: request.error }, { cid: 'c1' });
+    expect(answer.ok).toBe(true);
+    if (!answer.ok) return;
+    const decoded = decodeResponse(answer.value.topic, answer.value.payload);
+    expect(decoded.ok && !decoded.value.ok && decoded.value.error).toMatchObject({ code: 2, name: 'INVALID_PARAMS' });
+    expect(decoded.ok && !decoded.value.ok && decoded.value.error.field).toBeUndefined();
   });
 
   it('an answer with a malformed error body is INVALID_PARAMS at /error/...', () => {

@@ -1,31 +1,13 @@
 /** Small file helpers for the node's state folder: owner-only secrets, JSON state, pid checks. */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { ensurePrivateDir, privateFileMode, readIfExists, writeFileAtomic } from '../certs/index.ts';
 
-export async function ensureDir(dir: string, mode = 0o700): Promise<void> {
-  await mkdir(dir, { recursive: true, mode });
-  await chmod(dir, mode);
-}
-
-export async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
+/** The state folder holds secrets (cookie, service password): owner-only, like the CA's. */
+export const ensureDir = ensurePrivateDir;
+export { readIfExists };
 
 /** Write through a temporary file created with the final mode: a reader never sees half a file, nor a secret with loose permissions. */
-export async function writeAtomic(path: string, data: string, mode = 0o600): Promise<void> {
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temporary, data, { mode, flag: 'wx' });
-  try {
-    await chmod(temporary, mode); // the umask may have narrowed it; never widened
-    await rename(temporary, path);
-  } finally {
-    await rm(temporary, { force: true });
-  }
+export function writeAtomic(path: string, data: string, mode = privateFileMode): Promise<void> {
+  return writeFileAtomic(path, data, mode);
 }
 
 export async function readJson<T>(path: string): Promise<T | undefined> {

@@ -26,6 +26,7 @@ export async function readIfExists(path: string): Promise<string | undefined> {
 async function writeTemporary(path: string, data: string, mode: number): Promise<string> {
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(temporary, data, { mode, flag: 'wx' });
+  await chmod(temporary, mode); // the umask may have narrowed the mode asked for
   return temporary;
 }
 

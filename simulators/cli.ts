@@ -3,6 +3,7 @@
  * request and answer, and stop cleanly on SIGINT/SIGTERM (or when `signal` aborts).
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { startDevice, type DeviceCounters, type DeviceOptions } from './device.ts';
 import { formatProfile } from './profiles.ts';
@@ -22,6 +23,31 @@ export interface SingleDeviceOptions extends Omit<DeviceOptions, 'credentials' |
   signal?: AbortSignal;
   /** Longest payload text put in one log line. */
   maxLoggedPayload?: number;
+}
+
+/** The files `iotcloud register --out DIR` writes, unless given one by one. */
+export function credentialFilesIn(dir: string, deviceId: string, given: { ca?: string; cert?: string; key?: string } = {}): CredentialFiles {
+  return {
+    caFile: given.ca ?? join(dir, 'rootca.pem'),
+    certFile: given.cert ?? join(dir, `${deviceId}_cert.pem`),
+    keyFile: given.key ?? join(dir, `${deviceId}_pkey.pem`),
+  };
+}
+
+/** Resolves on the first SIGINT or SIGTERM, or when `signal` aborts; listens from the moment it is called. */
+export function untilStopped(signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const finish = () => {
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      signal?.removeEventListener('abort', finish);
+      resolve();
+    };
+    process.once('SIGINT', finish);
+    process.once('SIGTERM', finish);
+    if (signal?.aborted) finish();
+    else signal?.addEventListener('abort', finish, { once: true });
+  });
 }
 
 export async function loadCredentials(files: CredentialFiles): Promise<Credentials> {
@@ -59,18 +85,7 @@ export async function runSingleDevice(options: SingleDeviceOptions): Promise<Dev
   );
   device.board.on('uart', (data) => log.debug({ data }, 'uart'));
 
-  await new Promise<void>((resolve) => {
-    const finish = () => {
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      signal?.removeEventListener('abort', finish);
-      resolve();
-    };
-    process.once('SIGINT', finish);
-    process.once('SIGTERM', finish);
-    if (signal?.aborted) finish();
-    else signal?.addEventListener('abort', finish, { once: true });
-  });
+  await untilStopped(signal);
   await device.stop();
   log.info({ counters: device.counters }, 'simulated device stopped');
   return { ...device.counters };

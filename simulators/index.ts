@@ -24,7 +24,7 @@ export {
   type SentAnswer,
   type TransportName,
 } from './device.ts';
-export { loadCredentials, runSingleDevice, type CredentialFiles, type SingleDeviceOptions } from './cli.ts';
+export { credentialFilesIn, loadCredentials, runSingleDevice, untilStopped, type CredentialFiles, type SingleDeviceOptions } from './cli.ts';
 export {
   Backoff,
   ReconnectingConnection,

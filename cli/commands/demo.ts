@@ -9,12 +9,12 @@ import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { executeHarness } from '../../harness/index.ts';
 import { startServer } from '../../server/server.ts';
-import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
+import { startDevice, untilStopped, type SimulatedDevice } from '../../simulators/index.ts';
 import { RestClient, RestError } from '../rest-client.ts';
 import { serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
 import { UsageError } from '../usage-error.ts';
 import { serviceTargetOptions } from './harness.ts';
-import { printServer, untilSignal } from './up.ts';
+import { printServer } from './up.ts';
 
 interface DemoArgs extends ServerArgs {
   devices: number;
@@ -86,7 +86,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   try        node bin/iotcloud.js login ${DEMO_USER} --password "$(node -p "require('${credentials}').password")"
              node bin/iotcloud.js cmd ${devices[0]!.deviceId} set_gpio '{"number":18,"value":1}'
 `);
-      const stopped = untilSignal(); // listen before the banner: a caller may signal as soon as it reads it
+      const stopped = untilStopped(); // listen before the banner: a caller may signal as soon as it reads it
       printServer(server);
       client.close();
       await stopped;

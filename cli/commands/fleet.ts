@@ -10,7 +10,7 @@ import type { CommandModule } from 'yargs';
 import { certificateFiles } from '../../certs/index.ts';
 import { defaultConfig } from '../../server/config.ts';
 import { transportNames, type TransportName } from '../../simulators/index.ts';
-import { parseProfileShares, profileShareSyntax, runFleet, type RunFleetOptions } from '../../simulators/fleet/index.ts';
+import { openFileLimit, openFileWarning, parseProfileShares, profileShareSyntax, runFleet, type RunFleetOptions } from '../../simulators/fleet/index.ts';
 import { loadSession } from '../session.ts';
 import { UsageError } from '../usage-error.ts';
 
@@ -56,7 +56,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
         url: { type: 'string', describe: 'broker URL (default: the one the server gives at registration, or saved with --save)' },
         transport: { choices: transportNames, default: 'mqtt' as TransportName, describe: 'how devices connect (amqp transports need --url)' },
         prefix: { type: 'string', describe: 'device names are PREFIX-0, PREFIX-1, ... (default fleet-<random>)' },
-        duration: { type: 'number', describe: 'stop by itself after this many seconds' },
+        duration: { type: 'number', describe: 'stop by itself after this many seconds (counted from the start, provisioning included)' },
         json: { type: 'boolean', describe: 'JSON progress lines even on a terminal (default: JSON when not a terminal)' },
         'json-interval': { type: 'number', default: 5, describe: 'seconds between JSON progress lines' },
         plaintext: { type: 'boolean', default: false, describe: 'allow mqtt:// or amqp:// without TLS (loopback testing)' },
@@ -67,7 +67,11 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
         return true;
       }) as never,
   handler: async (args) => {
-    await runFleet(await fleetOptionsFrom(args));
+    const options = await fleetOptionsFrom(args);
+    // Too low a limit shows up late and confusingly (EMFILE on device N); say it up front.
+    const warning = args.devices === undefined ? undefined : openFileWarning(await openFileLimit(), args.devices);
+    if (warning) console.error(`iotcloud fleet: warning: ${warning}`);
+    await runFleet(options);
   },
 };
 

@@ -1,8 +1,7 @@
 /** `iotcloud sim`: one simulated device next to your board, logging every request and answer. */
-import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
-import { parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
+import { credentialFilesIn, parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface SimArgs {
@@ -51,11 +50,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       ...(args.profile ? { profile: args.profile } : {}),
       ...(secure
         ? {
-            credentials: {
-              caFile: args.ca ?? join(args.dir, 'rootca.pem'),
-              certFile: args.cert ?? join(args.dir, `${args.device}_cert.pem`),
-              keyFile: args.key ?? join(args.dir, `${args.device}_pkey.pem`),
-            },
+            credentials: credentialFilesIn(args.dir, args.device, args),
           }
         : {}),
     });

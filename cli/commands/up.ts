@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { startServer, type RunningServer } from '../../server/server.ts';
+import { untilStopped } from '../../simulators/index.ts';
 import { engineSetup } from '../engine.ts';
 import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
 
@@ -10,7 +11,7 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   handler: async (args) => {
     const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir']);
     const server = await startServer({ ...serverConfigFrom(args), ...engine.config }, undefined, engine.dependencies);
-    const stopped = untilSignal(); // listen before the banner: a caller may signal as soon as it reads it
+    const stopped = untilStopped(); // listen before the banner: a caller may signal as soon as it reads it
     printServer(server);
     await stopped;
     console.log('iotcloud: shutting down');
@@ -26,17 +27,4 @@ export function printServer(server: RunningServer): void {
   bus        ${server.config.busEngine === 'rabbitmq' ? `RabbitMQ (${server.config.rabbitmq!.url})` : 'embedded'}
   data       ${server.config.databaseUrl ? 'PostgreSQL' : server.config.dataDir}
 Press Ctrl+C to stop.`);
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-export function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }

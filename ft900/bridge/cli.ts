@@ -3,11 +3,10 @@
  * device. Credentials are the files `iotcloud register --out DIR` writes, found as `iotcloud sim`
  * finds them: DIR/rootca.pem, DIR/<id>_cert.pem, DIR/<id>_pkey.pem.
  */
-import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import pino, { type Logger } from 'pino';
 import { UsageError } from '../../cli/usage-error.ts';
-import { loadCredentials, type CredentialFiles } from '../../simulators/index.ts';
+import { credentialFilesIn, loadCredentials, untilStopped, type CredentialFiles } from '../../simulators/index.ts';
 import { startBridge, type Bridge, type BridgeCounters, type BridgeOptions } from './bridge.ts';
 import { BridgeConfigError, DEFAULT_BAUD } from './config.ts';
 
@@ -27,18 +26,7 @@ export async function runBridge(options: RunBridgeOptions): Promise<BridgeCounte
   const bridge = startBridge({ ...rest, logger, ...(credentials ? { credentials } : {}) });
   logger.info({ port: bridge.settings.port, baudRate: bridge.settings.baudRate, deviceId: bridge.settings.deviceId }, 'bridge running; Ctrl-C stops it');
   onStarted?.(bridge);
-  await new Promise<void>((resolve) => {
-    const finish = () => {
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      signal?.removeEventListener('abort', finish);
-      resolve();
-    };
-    process.once('SIGINT', finish);
-    process.once('SIGTERM', finish);
-    if (signal?.aborted) finish();
-    else signal?.addEventListener('abort', finish, { once: true });
-  });
+  await untilStopped(signal);
   const counters = { ...bridge.counters };
   await bridge.close();
   return counters;
@@ -89,11 +77,7 @@ export const bridgeCommand: CommandModule<object, BridgeArgs> = {
         ...(args['request-timeout'] === undefined ? {} : { requestTimeoutMs: args['request-timeout'] }),
         ...(secure
           ? {
-              credentials: {
-                caFile: args.ca ?? join(args.dir, 'rootca.pem'),
-                certFile: args.cert ?? join(args.dir, `${args.device}_cert.pem`),
-                keyFile: args.key ?? join(args.dir, `${args.device}_pkey.pem`),
-              },
+              credentials: credentialFilesIn(args.dir, args.device, args),
             }
           : {}),
       });

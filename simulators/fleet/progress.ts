@@ -1,0 +1,129 @@
+/**
+ * Live progress of a fleet run. On a terminal: one status line redrawn in place. Anywhere else
+ * (CI logs, pipes, a supervising program): one JSON object per line at a fixed interval, so the
+ * output can be graphed or checked with `jq` and never contains escape codes.
+ */
+import type { FleetProgress } from './fleet.ts';
+
+/** Where progress goes: a stream-like object (process.stdout fits). */
+export interface ProgressSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export type RunPhase = FleetProgress['phase'] | 'provisioning';
+
+export interface RunProgress extends Omit<FleetProgress, 'phase'> {
+  phase: RunPhase;
+}
+
+export type StopReason = 'signal' | 'duration' | 'aborted' | 'error';
+
+export interface FleetSummary extends RunProgress {
+  reason: StopReason;
+  /** Devices connected when shutdown began (`connected` is what remained after it: 0 after a clean one). */
+  connectedAtStop: number;
+  /** Ms from the first connection until every device was connected at once; absent if that never happened. */
+  rampMs?: number;
+  /** Devices / ramp time. */
+  connectsPerSecond?: number;
+  profiles: { label: string; devices: number }[];
+}
+
+const MB = 1024 * 1024;
+
+/** One JSON line: `{"type":"progress",...}` or `{"type":"summary",...}`. */
+export function jsonLine(type: 'progress' | 'summary', progress: RunProgress | FleetSummary): string {
+  return `${JSON.stringify({ type, ...progress })}\n`;
+}
+
+/** The terminal status line (no newline). */
+export function statusLine(progress: RunProgress): string {
+  const parts = [
+    `${(progress.elapsedMs / 1000).toFixed(1)}s ${progress.phase}`,
+    `provisioned ${progress.provisioned}/${progress.size}`,
+    `connecting ${progress.connecting}`,
+    `connected ${progress.connected}`,
+    `failed ${progress.failed}`,
+    `answered ${progress.answered}`,
+    `protocol errors ${progress.protocolErrors}`,
+    `reconnects ${progress.reconnects}`,
+    `rss ${Math.round(progress.rssBytes / MB)} MB heap ${Math.round(progress.heapUsedBytes / MB)} MB`,
+  ];
+  const error = progress.errors[0];
+  if (error) parts.push(`${error.count}x ${error.message}`);
+  return parts.join(' | ');
+}
+
+/** The final counters, for people. */
+export function summaryText(summary: FleetSummary): string {
+  const lines = [
+    `fleet stopped (${reasonText[summary.reason]}) after ${(summary.elapsedMs / 1000).toFixed(1)} s`,
+    `  devices      ${summary.provisioned} provisioned of ${summary.size}; ${summary.connectedAtStop} connected at stop, ${summary.connected} left connected after shutdown`,
+    `  ramp-up      ${summary.rampMs === undefined ? 'not every device connected' : `all connected in ${(summary.rampMs / 1000).toFixed(1)} s (${summary.connectsPerSecond} connects/s)`}`,
+    `  connections  ${summary.failed} failed first attempts, ${summary.reconnects} reconnects, ${summary.disconnects} disconnects, ${summary.resets} resets`,
+    `  commands     ${summary.received} received, ${summary.answered} answered (${summary.protocolErrors} protocol errors), ${summary.dropped} dropped, ${summary.malformed} malformed, ${summary.late} late, ${summary.sendFailures} not sent`,
+    `  memory       rss ${Math.round(summary.rssBytes / MB)} MB, heap ${Math.round(summary.heapUsedBytes / MB)} MB`,
+    `  profiles     ${summary.profiles.map((profile) => `${profile.label} x${profile.devices}`).join(', ')}`,
+  ];
+  if (summary.errors.length > 0) {
+    lines.push('  errors');
+    for (const error of summary.errors) lines.push(`    ${String(error.count).padStart(6)}x ${error.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const reasonText: Record<StopReason, string> = {
+  signal: 'interrupted',
+  duration: 'duration reached',
+  aborted: 'stopped by the caller',
+  error: 'error',
+};
+
+/** Writes progress every interval until stopped: redrawn line on a TTY, JSON lines elsewhere. */
+export class ProgressReporter {
+  private timer: NodeJS.Timeout | undefined;
+  private lineShown = false;
+
+  constructor(
+    private readonly sink: ProgressSink,
+    private readonly source: () => RunProgress,
+    private readonly options: { json: boolean; intervalMs: number },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.report(), this.options.intervalMs);
+  }
+
+  report(): void {
+    const progress = this.source();
+    if (this.options.json) {
+      this.sink.write(jsonLine('progress', progress));
+      return;
+    }
+    const width = Math.max(20, (this.sink.columns || 160) - 1); // a pty with no size reports 0 columns
+    const line = statusLine(progress);
+    this.sink.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
+    this.lineShown = true;
+  }
+
+  /** Stop redrawing and print the summary. */
+  finish(summary: FleetSummary): void {
+    clearInterval(this.timer);
+    if (this.options.json) {
+      this.sink.write(jsonLine('summary', summary));
+      return;
+    }
+    if (this.lineShown) this.sink.write('\r\x1b[2K');
+    this.sink.write(summaryText(summary));
+  }
+
+  /** A line of text between redraws (e.g. "stopping..."). */
+  note(text: string): void {
+    if (this.options.json) return;
+    if (this.lineShown) this.sink.write('\r\x1b[2K');
+    this.sink.write(`${text}\n`);
+    this.lineShown = false;
+  }
+}

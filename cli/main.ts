@@ -5,6 +5,7 @@ import { brokerCommand } from '../broker/cli.ts';
 import { bridgeCommand } from '../ft900/bridge/cli.ts';
 import { clientCommands } from './commands/client.ts';
 import { demoCommand } from './commands/demo.ts';
+import { fleetCommand } from './commands/fleet.ts';
 import { harnessCommand } from './commands/harness.ts';
 import { simCommand } from './commands/sim.ts';
 import { upCommand } from './commands/up.ts';
@@ -17,6 +18,7 @@ const cli = yargs(hideBin(process.argv))
   .command(demoCommand)
   .command(clientCommands)
   .command(simCommand)
+  .command(fleetCommand)
   .command(harnessCommand)
   .command(brokerCommand)
   .command(bridgeCommand)

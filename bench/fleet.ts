@@ -1,0 +1,177 @@
+/**
+ * Fleet capacity against the embedded broker, three processes as in real use: the server
+ * (`iotcloud up`, via startBenchStack), this benchmark (provisioning, REST commands) and the
+ * fleet itself, in a child process of its own so its memory figure holds only the fleet (a
+ * provisioning run's garbage in the same heap would make an RSS delta meaningless).
+ *
+ *   fleet_provision_per_s       devices registered through the REST API per second (certificates issued)
+ *   fleet_connects_per_s        devices connected per second, from saved credentials (no provisioning)
+ *   fleet_memory_per_device_kb  fleet process RSS growth / devices, after GC
+ *   fleet_largest_held_devices  devices that stayed connected for the whole hold (FLEET_HOLD_S)
+ *   fleet_cmds_per_s            REST commands/s fanned over the fleet (runLoad, closed loop)
+ *
+ * Env: FLEET_DEVICES (2000), FLEET_HOLD_S (60), FLEET_RATE (connects/s, 2000), FLEET_CONCURRENCY
+ * (connects in flight, 50: more only queues handshakes at the server), FLEET_CMD_TARGETS (devices commanded, 500), FLEET_CMD_S (10),
+ * FLEET_CMD_CONCURRENCY (64).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { openRestTarget, runLoad } from '../harness/index.ts';
+import { Fleet, loadFleetCredentials, openFileLimit, openFileWarning, provisionFleet, saveFleetCredentials, type OpenFileLimit } from '../simulators/fleet/index.ts';
+import { printMetric } from './report.ts';
+import { startBenchStack } from './stack.ts';
+
+const env = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!(value > 0)) throw new Error(`${name} must be a number above 0, got ${process.env[name]}`);
+  return value;
+};
+
+/** What the fleet process reports, one JSON object per line on stdout. */
+type ChildReport =
+  | { event: 'connected'; devices: number; connected: number; rampMs: number | null; failed: number; cpuMs: number; rssDeltaBytes: number; heapDeltaBytes: number; errors: { message: string; count: number }[] }
+  | { event: 'held'; heldDevices: number; droppedDevices: number; minConnected: number }
+  | { event: 'stopped'; stopMs: number };
+
+if (process.env.FLEET_BENCH_CHILD) await fleetProcess(process.env.FLEET_BENCH_CHILD);
+else await main();
+
+async function main(): Promise<void> {
+  const devices = env('FLEET_DEVICES', 2000);
+  const holdS = env('FLEET_HOLD_S', 60);
+  const stack = await startBenchStack();
+  const certsDir = await mkdtemp(join(tmpdir(), 'iotcloud-bench-fleet-'));
+  try {
+    const limits = { server: await openFileLimit(stack.up.child.pid!), fleet: await openFileLimit() };
+    console.log(`# fleet of ${devices} MQTTS devices, hold ${holdS} s; server: ${limitText(limits.server)}; fleet: ${limitText(limits.fleet)}`);
+    for (const warning of [openFileWarning(limits.server, devices, 'the server'), openFileWarning(limits.fleet, devices, 'the fleet')]) if (warning) console.log(`# warning: ${warning}`);
+
+    const provisionStart = performance.now();
+    const credentials = await provisionFleet({ client: stack.client, count: devices, prefix: 'bench-fleet', concurrency: 16 });
+    printMetric('fleet_provision_per_s', devices / ((performance.now() - provisionStart) / 1000), 'devices/s');
+    await saveFleetCredentials(certsDir, credentials);
+    const ids = credentials.identities.map((identity) => identity.deviceId);
+
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env: { ...process.env, FLEET_BENCH_CHILD: certsDir },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const reports = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const next = async <E extends ChildReport['event']>(event: E): Promise<Extract<ChildReport, { event: E }>> => {
+      for (;;) {
+        const { value, done } = await reports.next();
+        if (done) throw new Error(`the fleet process ended before reporting "${event}"`);
+        if (!value.startsWith('{')) continue;
+        const report = JSON.parse(value) as ChildReport;
+        if (report.event === event) return report as Extract<ChildReport, { event: E }>;
+      }
+    };
+    const serverCpuBefore = await cpuSeconds(stack.up.child.pid!);
+
+    const connected = await next('connected');
+    const serverCpu = (await cpuSeconds(stack.up.child.pid!)) - serverCpuBefore;
+    if (connected.rampMs !== null) printMetric('fleet_connects_per_s', connected.devices / (connected.rampMs / 1000), 'devices/s');
+    else console.log(`# not every device connected: ${connected.connected} of ${connected.devices}`);
+    printMetric('fleet_memory_per_device_kb', connected.rssDeltaBytes / connected.devices / 1024, 'KB');
+    printMetric('fleet_heap_per_device_kb', connected.heapDeltaBytes / connected.devices / 1024, 'KB');
+    printMetric('fleet_client_cpu_per_connect_ms', connected.cpuMs / connected.devices, 'ms');
+    printMetric('fleet_server_cpu_per_connect_ms', (serverCpu * 1000) / connected.devices, 'ms');
+    printMetric('fleet_connect_failures', connected.failed, 'count');
+    for (const error of connected.errors) console.log(`# ${error.count}x ${error.message}`);
+
+    const held = await next('held');
+    printMetric('fleet_largest_held_devices', held.heldDevices, 'devices');
+    if (held.droppedDevices > 0) console.log(`# ${held.droppedDevices} devices dropped during the hold; fewest connected at once: ${held.minConnected}`);
+
+    const targets = ids.slice(0, env('FLEET_CMD_TARGETS', 500)).map((deviceId) => openRestTarget({ baseUrl: stack.up.apiUrl, token: stack.token, deviceId, ca: stack.up.rootCaPem, maxSockets: 4 }));
+    const concurrency = env('FLEET_CMD_CONCURRENCY', 64);
+    await runLoad(targets, { mode: 'closed', concurrency, count: targets.length * 2, command: 'get_status' }); // warm-up: every target's HTTPS connection
+    const load = await runLoad(targets, { mode: 'closed', concurrency, durationMs: env('FLEET_CMD_S', 10) * 1000, command: 'get_status' });
+    printMetric('fleet_cmds_per_s', load.throughputPerSec, 'cmd/s');
+    printMetric('fleet_cmd_p50_ms', load.latency.p50Ms, 'ms');
+    printMetric('fleet_cmd_p99_ms', load.latency.p99Ms, 'ms');
+    printMetric('fleet_cmd_errors', load.deviceErrors + load.timeouts + load.unavailable + load.invalidAnswers, 'count');
+    await Promise.all(targets.map((target) => target.close()));
+
+    child.stdin!.end('stop\n');
+    const stopped = await next('stopped');
+    printMetric('fleet_shutdown_s', stopped.stopMs / 1000, 's');
+    await once(child, 'exit');
+  } finally {
+    await stack.close();
+    await rm(certsDir, { recursive: true, force: true });
+  }
+}
+
+/** The fleet process: connect every saved device, report, hold, then stop when told. */
+async function fleetProcess(certsDir: string): Promise<void> {
+  const report = (line: ChildReport) => process.stdout.write(`${JSON.stringify(line)}\n`);
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const holdMs = env('FLEET_HOLD_S', 60) * 1000;
+  await settle();
+  const before = process.memoryUsage();
+
+  const saved = await loadFleetCredentials(certsDir);
+  const devices = saved.identities.length;
+  const fleet = new Fleet({ size: devices, url: saved.mqttUrl!, caPem: saved.caPem, rate: env('FLEET_RATE', 2000), concurrency: env('FLEET_CONCURRENCY', 50) });
+  const cpuBefore = process.cpuUsage();
+  const allConnected = new Promise<boolean>((resolve) => {
+    fleet.once('allConnected', () => resolve(true));
+    setTimeout(() => resolve(false), 60_000 + devices * 20).unref(); // >= 50 connects/s, or report what made it
+  });
+  for (const identity of saved.identities) fleet.add(identity);
+  saved.identities.length = 0; // the fleet holds what it needs; the loaded list must not count twice
+  await allConnected;
+  const cpu = process.cpuUsage(cpuBefore);
+  const progress = fleet.progress();
+  await settle();
+  const after = process.memoryUsage();
+  report({
+    event: 'connected', devices, connected: progress.connected, rampMs: fleet.rampMs ?? null, failed: progress.failed, cpuMs: (cpu.user + cpu.system) / 1000,
+    rssDeltaBytes: after.rss - before.rss, heapDeltaBytes: after.heapUsed - before.heapUsed, errors: progress.errors,
+  });
+
+  // The hold: a timed window is the measurement itself. A device counts as held when it was
+  // connected at the start and never lost its connection during the window.
+  const dropped = new Set<number>();
+  let minConnected = fleet.connected;
+  const onDrop = (member: { index: number }) => {
+    dropped.add(member.index);
+    minConnected = Math.min(minConnected, fleet.connected);
+  };
+  fleet.on('disconnected', onDrop);
+  const connectedAtStart = fleet.connected;
+  await new Promise((resolve) => setTimeout(resolve, holdMs));
+  fleet.off('disconnected', onDrop);
+  report({ event: 'held', heldDevices: connectedAtStart - dropped.size, droppedDevices: dropped.size, minConnected });
+
+  await once(createInterface({ input: process.stdin }), 'line');
+  const stopStart = performance.now();
+  await fleet.stop();
+  report({ event: 'stopped', stopMs: performance.now() - stopStart });
+  process.exit(0);
+}
+
+function limitText(limit: OpenFileLimit | undefined): string {
+  return limit ? `open-file limit ${limit.soft} (hard ${limit.hard})` : 'open-file limit unknown';
+}
+
+/** User + system CPU seconds of a process so far (Linux /proc). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+}

@@ -52,7 +52,7 @@ const byId = (run: HarnessRun, id: string): CaseResult => {
 };
 
 describe('a conforming simulated device', () => {
-  it('passes every case of the full suite, in under 10 s', async () => {
+  it('passes every case of the full suite (the duration is printed; timing targets live in bench/)', async () => {
     const deviceId = await device();
     const startedAt = performance.now();
     const run = await harness(deviceId);
@@ -63,7 +63,6 @@ describe('a conforming simulated device', () => {
     expect(run.exitCode).toBe(0);
     expect(cases(run).every((result) => result.status === 'pass')).toBe(true);
     expect(cases(run).length).toBeGreaterThan(50);
-    expect(elapsedMs).toBeLessThan(10_000);
     // The suite is generated from the spec: every command appears, with boundaries and invalid variants.
     const ids = cases(run).map((result) => result.id);
     expect(ids).toEqual(expect.arrayContaining(['set_gpio.boundary.number-min', 'set_gpio.boundary.number-max', 'set_rtc.boundary.value-max', 'write_uart.boundary.data-max-length']));

@@ -61,6 +61,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX devices_owner_listing_idx ON devices (owner_id, created_at, name) WHERE revoked_at IS NULL`,
     ],
   },
+  {
+    version: 2,
+    name: 'device registration order',
+    statements: [
+      // Two registrations can share a timestamp (PGlite's clock ticks in milliseconds): a
+      // sequence gives listings the true registration order.
+      `ALTER TABLE devices ADD COLUMN registration_seq bigserial`,
+      `DROP INDEX devices_owner_listing_idx`,
+      `CREATE INDEX devices_owner_listing_idx ON devices (owner_id, registration_seq) WHERE revoked_at IS NULL`,
+    ],
+  },
 ];
 
 /** Arbitrary, fixed key for pg_advisory_xact_lock; only has to differ from other apps' keys in the same database. */

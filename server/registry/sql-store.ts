@@ -129,7 +129,7 @@ export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
 
     async listDevices(ownerId: string): Promise<Device[]> {
       const { rows } = await engine.query<DeviceRow>(
-        `SELECT ${DEVICE_COLUMNS} FROM devices WHERE owner_id = $1 AND revoked_at IS NULL ORDER BY created_at, name`,
+        `SELECT ${DEVICE_COLUMNS} FROM devices WHERE owner_id = $1 AND revoked_at IS NULL ORDER BY registration_seq`,
         [ownerId],
       );
       return rows.map(toDevice);

@@ -48,7 +48,7 @@ export interface RegistryStore {
   getDevice(id: string): Promise<Device | null>;
   /** The unrevoked device with this name, if any. */
   findDeviceByName(ownerId: string, name: string): Promise<Device | null>;
-  /** The owner's unrevoked devices, ordered by createdAt, then name. */
+  /** The owner's unrevoked devices, in registration order. */
   listDevices(ownerId: string): Promise<Device[]>;
   /** Unregisters: marks revoked, keeps the row for audit, frees the name. true when the device exists (also if already revoked). */
   revokeDevice(id: string): Promise<boolean>;

@@ -534,8 +534,12 @@ describe('client.py and mqtt_device.py on the reference server (HTTPS, MQTTS wit
     expect(badToken.code).toBe(1);
     expect(badToken.stderr).toMatch(/HTTP 401 UNAUTHORIZED/);
 
-    const untrusted = await runPython('client.py', ['devices', '--server', t.server.apiUrl, '--token', token]);
-    expect(untrusted.code).toBe(1);
+    // A CA that did not sign the server's certificate (explicit, so the result never depends on
+    // what the working directory or the environment happen to hold).
+    const foreignCa = join(dir, 'foreign-ca.pem');
+    await writeFile(foreignCa, (await createEphemeralCertificateAuthority({ commonName: 'foreign' })).rootCertPem);
+    const untrusted = await runPython('client.py', ['devices', '--server', t.server.apiUrl, '--ca', foreignCa, '--token', token]);
+    expect(untrusted.code, untrusted.stderr).toBe(1);
     expect(untrusted.stderr).toMatch(/not trusted.*--ca/);
 
     const usage = await runPython('client.py', []);

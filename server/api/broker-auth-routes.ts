@@ -126,10 +126,9 @@ export class BrokerAuthPolicy {
     }
     if (resource === 'queue') {
       const own = name === amqpDeviceQueue(device) || name === `mqtt-subscription-${device}qos0`;
-      // Server-named private queues: what an AMQP 1.0 `/exchange/amq.topic/<key>` source uses. Exclusive
-      // to their connection, and what they may be bound to is still limited by the topic check.
-      const generated = name?.startsWith('amq.gen-') === true;
-      return (own || generated) && (permission === 'configure' || permission === 'read' || permission === 'write')
+      // No server-named `amq.gen-*` queues: RabbitMQ 3.10's AMQP 1.0 plugin makes them neither
+      // exclusive nor auto-delete, so one device could read another's leftovers by name.
+      return own && (permission === 'configure' || permission === 'read' || permission === 'write')
         ? allow
         : deny(`queue ${name} is not this device's`);
     }

@@ -19,7 +19,12 @@ import { AMQP_EXCHANGE, amqpDeviceQueue, deviceSubscription } from '../../firmwa
 import { checkUrl, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
 
 export interface Amqp10TransportOptions extends TransportOptions {
-  /** Consume the device queue by name (default) or a private queue bound to `amq.topic`. */
+  /**
+   * Consume the device queue by name (default) or a private queue bound to `amq.topic`.
+   * `exchange` is for tests only on RabbitMQ 3.10: its plugin declares that queue non-exclusive
+   * and not auto-delete, and never deletes it, so every attach leaves behind a queue (`amq.gen-…`)
+   * that keeps collecting the device's requests and that any device knowing its name may read.
+   */
   source?: 'queue' | 'exchange';
   /** Requests delivered before earlier ones are settled. */
   creditWindow?: number;

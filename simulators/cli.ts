@@ -58,7 +58,10 @@ export async function loadCredentials(files: CredentialFiles): Promise<Credentia
       throw new Error(`cannot read the ${what} ${path}: ${(error as Error).message}`);
     }
   };
-  const [caPem, certPem, keyPem] = await Promise.all([read('CA certificate', files.caFile), read('device certificate', files.certFile), read('device key', files.keyFile)]);
+  // One after the other, so a missing folder always reports the same (first) file.
+  const caPem = await read('CA certificate', files.caFile);
+  const certPem = await read('device certificate', files.certFile);
+  const keyPem = await read('device key', files.keyFile);
   return { caPem, certPem, keyPem };
 }
 

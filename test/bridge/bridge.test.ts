@@ -13,24 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { startBridge, type Bridge, type BridgeEvents } from '../../ft900/bridge/index.ts';
+import { startBridge, type Bridge } from '../../ft900/bridge/index.ts';
 import { executeHarness } from '../../harness/index.ts';
 import { RestError, type DeviceRegistration, type RestClient } from '../../cli/rest-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { captureOutput } from '../harness/fixtures.ts';
-import { BoardProcess, buildHost, SerialLine } from './line.ts';
+import { BoardProcess, buildHost, nextEvent as next, SerialLine } from './line.ts';
 
-/** The next time `bridge` emits `event` with arguments that `match`. */
-function next<K extends keyof BridgeEvents>(bridge: Bridge, event: K, match: (...args: BridgeEvents[K]) => boolean = () => true): Promise<BridgeEvents[K]> {
-  return new Promise((resolve) => {
-    const listener = (...args: BridgeEvents[K]) => {
-      if (!match(...args)) return;
-      (bridge.off as (e: K, l: typeof listener) => void)(event, listener);
-      resolve(args);
-    };
-    (bridge.on as (e: K, l: typeof listener) => void)(event, listener);
-  });
-}
 
 /** A command through REST that must time out: the server's 504. */
 async function expectTimeout(client: RestClient, deviceId: string, command: string, params: unknown, timeoutMs: number): Promise<void> {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { autoDetect } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
+import type { Bridge, BridgeEvents } from '../../ft900/bridge/index.ts';
 
 export const firmwareDir = fileURLToPath(new URL('../../ft900/firmware/', import.meta.url));
 export const hostBinary = join(firmwareDir, 'build', 'ft900-host');
@@ -262,4 +263,16 @@ export class BoardProcess {
     this.process.kill(signal);
     await exited;
   }
+}
+
+/** The next time `bridge` emits `event` with arguments that `match`. */
+export function nextEvent<K extends keyof BridgeEvents>(bridge: Bridge, event: K, match: (...args: BridgeEvents[K]) => boolean = () => true): Promise<BridgeEvents[K]> {
+  return new Promise((resolve) => {
+    const listener = (...args: BridgeEvents[K]) => {
+      if (!match(...args)) return;
+      (bridge.off as (e: K, l: typeof listener) => void)(event, listener);
+      resolve(args);
+    };
+    (bridge.on as (e: K, l: typeof listener) => void)(event, listener);
+  });
 }

@@ -11,9 +11,9 @@ import { autoDetect } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { encodeFrame, FrameDecoder, FrameType, messagePayload, splitMessage, startBridge, type Bridge, type BridgeEvents, type BridgeOptions } from '../../ft900/bridge/index.ts';
+import { encodeFrame, FrameDecoder, FrameType, messagePayload, splitMessage, startBridge, type Bridge, type BridgeOptions } from '../../ft900/bridge/index.ts';
 import { startBroker, type TestBroker } from '../harness/fixtures.ts';
-import { PtyPair } from './line.ts';
+import { nextEvent as next, PtyPair } from './line.ts';
 
 interface Frame {
   type: number;
@@ -77,16 +77,6 @@ class ScriptedBoard {
   }
 }
 
-function next<K extends keyof BridgeEvents>(bridge: Bridge, event: K, match: (...args: BridgeEvents[K]) => boolean = () => true): Promise<BridgeEvents[K]> {
-  return new Promise((resolve) => {
-    const listener = (...args: BridgeEvents[K]) => {
-      if (!match(...args)) return;
-      (bridge.off as (e: K, l: typeof listener) => void)(event, listener);
-      resolve(args);
-    };
-    (bridge.on as (e: K, l: typeof listener) => void)(event, listener);
-  });
-}
 
 /** Resolves once the bridge has taken `count` requests from the broker in all. */
 function received(bridge: Bridge, count: number): Promise<void> {

@@ -220,28 +220,29 @@ static int handle_get_mac(const iot_hal_t *hal, const params_t *p, json_writer_t
   return 0;
 }
 
-static int handle_get_ip(const iot_hal_t *hal, const params_t *p, json_writer_t *w, failure_t *f) {
-  uint8_t ip[4] = {0};
-  (void)p;
-  if (!hal->get_ip || hal->get_ip(hal->ctx, ip) != IOT_HAL_OK) return hal_failed(f, "get_ip");
-  write_ipv4(w, "value", ip);
+/* get_ip, get_subnet and get_gateway differ only in the HAL call they make. */
+typedef int (*ipv4_getter_t)(void *ctx, uint8_t address[4]);
+
+static int answer_ipv4(const iot_hal_t *hal, ipv4_getter_t get, const char *what, json_writer_t *w, failure_t *f) {
+  uint8_t address[4] = {0};
+  if (!get || get(hal->ctx, address) != IOT_HAL_OK) return hal_failed(f, what);
+  write_ipv4(w, "value", address);
   return 0;
+}
+
+static int handle_get_ip(const iot_hal_t *hal, const params_t *p, json_writer_t *w, failure_t *f) {
+  (void)p;
+  return answer_ipv4(hal, hal->get_ip, "get_ip", w, f);
 }
 
 static int handle_get_subnet(const iot_hal_t *hal, const params_t *p, json_writer_t *w, failure_t *f) {
-  uint8_t mask[4] = {0};
   (void)p;
-  if (!hal->get_subnet || hal->get_subnet(hal->ctx, mask) != IOT_HAL_OK) return hal_failed(f, "get_subnet");
-  write_ipv4(w, "value", mask);
-  return 0;
+  return answer_ipv4(hal, hal->get_subnet, "get_subnet", w, f);
 }
 
 static int handle_get_gateway(const iot_hal_t *hal, const params_t *p, json_writer_t *w, failure_t *f) {
-  uint8_t gw[4] = {0};
   (void)p;
-  if (!hal->get_gateway || hal->get_gateway(hal->ctx, gw) != IOT_HAL_OK) return hal_failed(f, "get_gateway");
-  write_ipv4(w, "value", gw);
-  return 0;
+  return answer_ipv4(hal, hal->get_gateway, "get_gateway", w, f);
 }
 
 static int handle_get_status(const iot_hal_t *hal, const params_t *p, json_writer_t *w, failure_t *f) {

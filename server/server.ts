@@ -14,6 +14,7 @@ import { startRabbitmqBus, type BrokerControl } from './bus/rabbitmq.ts';
 import type { DeviceBus } from './bus/device-bus.ts';
 import { checkConfig, defaultConfig, type ServerConfig } from './config.ts';
 import { DeviceRegistry } from './devices.ts';
+import { batchedDeviceAuthority, presenceRecorder } from './connect-path.ts';
 import { openStore } from './registry/index.ts';
 
 /** How a trusted local service reaches the broker as the server (see ServerConfig.servicePort). */
@@ -71,12 +72,11 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
           host: config.mqttHost,
           port: config.mqttPort,
           tls: { caPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
-          authority: store,
+          authority: batchedDeviceAuthority(store),
           logger: busLog,
         });
-  bus.onPresence((event) => {
-    store.setDevicePresence(event.deviceId, event.online, event.at).catch((error: unknown) => log.warn({ err: error }, 'presence update failed'));
-  });
+  const presence = presenceRecorder(store, log);
+  bus.onPresence((event) => presence.record(event));
 
   const accounts = new Accounts(store, { tokenTtlMs: config.tokenTtlMs });
   const devices = new DeviceRegistry(store, ca, bus);
@@ -114,6 +114,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
       closing ??= (async () => {
         await app.close();
         await bus.close();
+        await presence.flush();
         await store.close();
       })();
       return closing;

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { appliedMigrations, CONSTRAINTS, runMigrations, type AppliedMigration } from './migrations.ts';
 import { uniqueViolation, type SqlEngine } from './sql-client.ts';
-import { RegistryConflictError, type Device, type NewDevice, type RegistryStore, type Session, type User } from './types.ts';
+import { RegistryConflictError, type Device, type NewDevice, type PresenceUpdate, type RegistryStore, type Session, type User } from './types.ts';
 
 interface UserRow {
   id: string;
@@ -43,6 +43,34 @@ export interface SqlRegistryStore extends RegistryStore {
 }
 
 export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
+  async function activeFingerprints(ids: readonly string[]): Promise<Map<string, string>> {
+    // Primary-key lookups: this runs for every device CONNECT (batched by the caller).
+    const { rows } = await engine.query<{ id: string; cert_fingerprint: string }>(
+      'SELECT id, cert_fingerprint FROM devices WHERE id = ANY($1::text[]) AND revoked_at IS NULL',
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, row.cert_fingerprint]));
+  }
+
+  async function recordPresence(updates: readonly PresenceUpdate[]): Promise<void> {
+    // One statement per batch. Only the newest event per device goes in (UPDATE ... FROM with
+    // two rows for one target row would pick either), and an event older than the one already
+    // recorded is ignored: batches from several servers may reach the database out of order.
+    const newest = new Map<string, PresenceUpdate>();
+    for (const update of updates) {
+      const seen = newest.get(update.deviceId);
+      if (!seen || seen.at.getTime() <= update.at.getTime()) newest.set(update.deviceId, update);
+    }
+    if (newest.size === 0) return;
+    const rows = [...newest.values()];
+    await engine.query(
+      `UPDATE devices AS d SET online = u.online, last_seen_at = u.at
+         FROM unnest($1::text[], $2::boolean[], $3::timestamptz[]) AS u(id, online, at)
+        WHERE d.id = u.id AND (d.last_seen_at IS NULL OR d.last_seen_at <= u.at)`,
+      [rows.map((row) => row.deviceId), rows.map((row) => row.online), rows.map((row) => row.at.toISOString())],
+    );
+  }
+
   let closed: Promise<void> | undefined;
 
   return {
@@ -142,23 +170,16 @@ export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
     },
 
     async isDeviceActive(id: string, certFingerprint: string): Promise<boolean> {
-      // A primary-key lookup: this runs on every device CONNECT.
-      const { rows } = await engine.query('SELECT 1 FROM devices WHERE id = $1 AND cert_fingerprint = $2 AND revoked_at IS NULL', [
-        id,
-        certFingerprint,
-      ]);
-      return rows.length > 0;
+      return (await activeFingerprints([id])).get(id) === certFingerprint;
     },
 
+    activeFingerprints,
+
     async setDevicePresence(id: string, online: boolean, at: Date): Promise<void> {
-      // Presence updates are fired without awaiting and may reach the database out of order
-      // (a pool runs them on different connections): an older event must not undo a newer one.
-      await engine.query('UPDATE devices SET online = $2, last_seen_at = $3 WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at <= $3)', [
-        id,
-        online,
-        at,
-      ]);
+      await recordPresence([{ deviceId: id, online, at }]);
     },
+
+    recordPresence,
 
     close(): Promise<void> {
       closed ??= engine.close();

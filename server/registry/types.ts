@@ -54,9 +54,19 @@ export interface RegistryStore {
   revokeDevice(id: string): Promise<boolean>;
   /** The broker's auth check: registered, not revoked, and the certificate fingerprint matches. */
   isDeviceActive(id: string, certFingerprint: string): Promise<boolean>;
+  /** Each id's certificate fingerprint, for the registered, unrevoked devices among `ids`. */
+  activeFingerprints(ids: readonly string[]): Promise<Map<string, string>>;
   /** Records a connect/disconnect; an event older than the last one recorded is ignored. */
   setDevicePresence(id: string, online: boolean, at: Date): Promise<void>;
+  /** Many presence events in one statement (same rules as setDevicePresence). */
+  recordPresence(updates: readonly PresenceUpdate[]): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface PresenceUpdate {
+  deviceId: string;
+  online: boolean;
+  at: Date;
 }
 
 /** A uniqueness rule was broken; `field` names the input at fault ('username', 'name' or 'id'). */

@@ -238,6 +238,38 @@ export function defineStoreContract(engine: string, factory: StoreFactory): void
 
         await expect(store.setDevicePresence(unique('unknown'), true, t3)).resolves.toBeUndefined();
       });
+
+      it('answers many certificate checks in one query: only registered, unrevoked devices, each with its own fingerprint', async () => {
+        const owner = await newUser();
+        const lamp = await newDevice(owner.id, 'lamp', 'fp-lamp');
+        const fan = await newDevice(owner.id, 'fan', 'fp-fan');
+        const gone = await newDevice(owner.id, 'gone', 'fp-gone');
+        await store.revokeDevice(gone.id);
+        const unknown = unique('unknown');
+
+        const active = await store.activeFingerprints([lamp.id, fan.id, gone.id, unknown, lamp.id]);
+        expect(Object.fromEntries(active)).toEqual({ [lamp.id]: 'fp-lamp', [fan.id]: 'fp-fan' });
+        expect((await store.activeFingerprints([])).size).toBe(0);
+      });
+
+      it('records a batch of presence events: the newest per device wins, older than recorded are ignored', async () => {
+        const owner = await newUser();
+        const lamp = await newDevice(owner.id, 'lamp');
+        const fan = await newDevice(owner.id, 'fan');
+        const t = (minute: number) => new Date(Date.UTC(2030, 3, 1, 10, minute, 0, 250));
+        await store.setDevicePresence(fan.id, false, t(30));
+
+        await store.recordPresence([
+          { deviceId: lamp.id, online: true, at: t(1) },
+          { deviceId: lamp.id, online: false, at: t(3) }, // newest for the lamp, listed in the middle
+          { deviceId: lamp.id, online: true, at: t(2) },
+          { deviceId: fan.id, online: true, at: t(5) }, // older than what the fan has: ignored
+          { deviceId: unique('unknown'), online: true, at: t(5) },
+        ]);
+        expect(await store.getDevice(lamp.id)).toMatchObject({ online: false, lastSeenAt: t(3) });
+        expect(await store.getDevice(fan.id)).toMatchObject({ online: false, lastSeenAt: t(30) });
+        await expect(store.recordPresence([])).resolves.toBeUndefined();
+      });
     });
   });
 }

@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { SimulatedDevice, type DeviceLogger, type DeviceOptions, type TransportName } from '../device.ts';
-import type { BackoffOptions } from '../transports/connection.ts';
+import { deviceTlsContext, type BackoffOptions, type Credentials } from '../transports/connection.ts';
 import type { FleetIdentity } from './credentials.ts';
 import { ErrorTally, type ErrorGroup } from './errors.ts';
 import { eachLimited, Slots } from './limited.ts';
@@ -56,6 +56,8 @@ export interface FleetMember {
   attempts: number;
   /** Set once connecting started; a new device replaces one whose first connection failed. */
   device: SimulatedDevice | undefined;
+  /** What every device made for this member connects with (its TLS context is built at add). */
+  readonly credentials: Credentials;
 }
 
 export type FleetPhase = 'connecting' | 'running' | 'stopping' | 'stopped';
@@ -106,6 +108,8 @@ const DEFAULT_RETRY: BackoffOptions = { initialMs: 1000, maxMs: 30_000, factor: 
 const DEFAULT_UART_CAPACITY = 4096;
 /** A paced loop that fell behind (timers fire late, slots were full) may catch up this much at once. */
 const MAX_CATCH_UP_MS = 100;
+/** Devices added between two turns of the event loop (see addAll). */
+const ADD_CHUNK = 64;
 /** Devices closed at once on shutdown. */
 const CLOSE_CONCURRENCY = 500;
 
@@ -113,6 +117,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   readonly members: FleetMember[] = [];
   readonly plan: ProfilePlan;
   private readonly options: FleetOptions;
+  private readonly usesTls: boolean;
   private readonly retry: BackoffOptions;
   private readonly errors = new ErrorTally();
   private readonly slots: Slots;
@@ -157,16 +162,45 @@ export class Fleet extends EventEmitter<FleetEvents> {
       credentials: { caPem: options.caPem, certPem: '', keyPem: '' },
       ...(options.allowPlaintext === undefined ? {} : { allowPlaintext: options.allowPlaintext }),
     });
+    this.usesTls = /^(mqtts|amqps):/i.test(options.url);
     void this.pump();
   }
 
-  /** Add the next device; it connects when its turn comes. */
+  /**
+   * Add many devices, letting the event loop breathe between chunks: building TLS contexts for
+   * ten thousand devices takes seconds, and progress and signals must keep flowing meanwhile.
+   */
+  async addAll(identities: Iterable<FleetIdentity>): Promise<void> {
+    let sinceYield = 0;
+    for (const identity of identities) {
+      this.add(identity);
+      if (++sinceYield === ADD_CHUNK) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.stopping) return;
+      }
+    }
+  }
+
+  /**
+   * Add the next device; it connects when its turn comes. Its TLS context is built now (about
+   * 1 ms of CPU), so the ramp spends its time on handshakes; a certificate or key that cannot be
+   * used is refused here, with the device named.
+   */
   add(identity: FleetIdentity): FleetMember {
     if (this.stopping) throw new Error('the fleet is stopping');
     const index = this.members.length;
     if (index >= this.options.size) throw new RangeError(`the fleet holds ${this.options.size} devices`);
+    const credentials: Credentials = { caPem: this.options.caPem, certPem: identity.certPem, keyPem: identity.keyPem };
+    if (this.usesTls) {
+      try {
+        deviceTlsContext(credentials);
+      } catch (error) {
+        throw new Error(`device ${identity.deviceId}: its certificate or key cannot be used (${errorText(error)}); provision it again`);
+      }
+    }
     const group = this.plan.groupOf[index]!;
-    const member: FleetMember = { index, identity, group, profile: this.plan.groups[group]!.label, state: 'queued', attempts: 0, device: undefined };
+    const member: FleetMember = { index, identity, group, profile: this.plan.groups[group]!.label, state: 'queued', attempts: 0, device: undefined, credentials };
     this.members.push(member);
     this.enqueue(member);
     return member;
@@ -333,7 +367,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       transport: options.transport ?? 'mqtt',
       url: options.url,
       deviceId: member.identity.deviceId,
-      credentials: { caPem: options.caPem, certPem: member.identity.certPem, keyPem: member.identity.keyPem },
+      credentials: member.credentials,
       profile: this.plan.groups[member.group]!.profile,
       logger: this.deviceLogger,
       board: { uartCapacityBytes: options.uartCapacityBytes ?? DEFAULT_UART_CAPACITY },

@@ -99,7 +99,7 @@ export async function runFleet(options: RunFleetOptions): Promise<FleetSummary> 
       const url = options.url ?? saved.mqttUrl;
       if (!url) throw new FleetOptionsError(`${options.certsDir} does not say where the devices connect: pass the broker URL (--url mqtts://host:8883)`);
       const created = createFleet(url, saved.caPem);
-      for (const identity of saved.identities) created.add(identity);
+      await created.addAll(saved.identities);
     } else {
       provisioning = true;
       const client = await restClient(options.server!);

@@ -9,7 +9,7 @@
 import type { Duplex } from 'node:stream';
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { AMQP_EXCHANGE, amqpDeviceQueue, deviceSubscription } from '../../firmware-protocol/index.ts';
-import { checkUrl, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
+import { checkUrl, deviceTlsContext, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
 
 export interface Amqp091TransportOptions extends TransportOptions {
   /** How the device queue is declared when it does not exist yet. Default: durable, so
@@ -25,16 +25,14 @@ export function amqp091Transport(options: Amqp091TransportOptions): TransportBin
   const socketOptions: Record<string, unknown> = tls
     ? {
         noDelay: true,
-        ca: [options.credentials!.caPem],
-        cert: options.credentials!.certPem,
-        key: options.credentials!.keyPem,
         ...serverName(url),
         credentials: amqp.credentials.external(),
       }
     : { noDelay: true };
   return {
     topicStyle: 'amqp',
-    open: (handlers) => openSession(options, socketOptions, handlers),
+    // The TLS context is built at the first connection (see deviceTlsContext), then reused.
+    open: (handlers) => openSession(options, tls ? { ...socketOptions, secureContext: deviceTlsContext(options.credentials!) } : socketOptions, handlers),
   };
 }
 

@@ -16,7 +16,7 @@ import type { Socket } from 'node:net';
 import rhea from 'rhea';
 import type { Connection, ConnectionOptions, Delivery, EventContext, Message, Sender } from 'rhea';
 import { AMQP_EXCHANGE, amqpDeviceQueue, deviceSubscription } from '../../firmware-protocol/index.ts';
-import { checkUrl, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
+import { checkUrl, deviceTlsContext, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
 
 export interface Amqp10TransportOptions extends TransportOptions {
   /**
@@ -46,9 +46,6 @@ export function amqp10Transport(options: Amqp10TransportOptions): TransportBindi
     ...(tls
       ? {
           transport: 'tls',
-          ca: options.credentials!.caPem,
-          cert: options.credentials!.certPem,
-          key: options.credentials!.keyPem,
           ...serverName(url),
           rejectUnauthorized: true,
           enable_sasl_external: true,
@@ -62,7 +59,9 @@ export function amqp10Transport(options: Amqp10TransportOptions): TransportBindi
   if (vhost !== '') connectionOptions.hostname = `vhost:${vhost}`;
   return {
     topicStyle: 'amqp',
-    open: (handlers) => openSession(options, connectionOptions, `${url.hostname}:${port}`, handlers),
+    // The TLS context is built at the first connection (see deviceTlsContext), then reused.
+    open: (handlers) =>
+      openSession(options, tls ? ({ ...connectionOptions, secureContext: deviceTlsContext(options.credentials!) } as ConnectionOptions) : connectionOptions, `${url.hostname}:${port}`, handlers),
   };
 }
 

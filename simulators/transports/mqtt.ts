@@ -3,9 +3,10 @@
  * device id, subscribe `<id>/#` at QoS 1, answers at QoS 1. MQTT.js's own reconnection is off —
  * the connection core retries with backoff and jitter, the same for every transport.
  */
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { deviceSubscription } from '../../firmware-protocol/index.ts';
-import { checkUrl, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
+import { checkServerNameOnLeafOnly, checkUrl, deviceTlsContext, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
 
 export interface MqttTransportOptions extends TransportOptions {
   /** MQTT clean session. True (default): requests sent while the device is away are lost, as
@@ -29,9 +30,6 @@ export function mqttTransport(options: MqttTransportOptions): TransportBinding {
     resubscribe: false,
     ...(tls
       ? {
-          ca: options.credentials!.caPem,
-          cert: options.credentials!.certPem,
-          key: options.credentials!.keyPem,
           rejectUnauthorized: true,
           ...serverName(url),
         }
@@ -39,13 +37,16 @@ export function mqttTransport(options: MqttTransportOptions): TransportBinding {
   };
   return {
     topicStyle: 'mqtt',
-    open: (handlers) => openSession(options.url, clientOptions, options.deviceId, handlers),
+    // The TLS context is built at the first connection, not here: constructing a device checks
+    // its options and connects nothing.
+    open: (handlers) => openSession(options.url, tls ? { ...clientOptions, secureContext: deviceTlsContext(options.credentials!) } : clientOptions, options.deviceId, handlers),
   };
 }
 
-function openSession(url: string, clientOptions: IClientOptions, deviceId: string, handlers: SessionHandlers): Promise<Session> {
+function openSession(url: string, clientOptions: IClientOptions & { secureContext?: SecureContext }, deviceId: string, handlers: SessionHandlers): Promise<Session> {
   return new Promise((resolve, reject) => {
     const client = connect(url, clientOptions);
+    if (clientOptions.secureContext) checkServerNameOnLeafOnly(client.stream as TLSSocket);
     let connected = false;
     let ending = false;
     let lastError: Error | undefined;

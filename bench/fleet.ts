@@ -5,6 +5,7 @@
  * provisioning run's garbage in the same heap would make an RSS delta meaningless).
  *
  *   fleet_provision_per_s       devices registered through the REST API per second (certificates issued)
+ *   fleet_prepare_per_s         devices whose TLS context the fleet builds per second, before its ramp
  *   fleet_connects_per_s        devices connected per second, from saved credentials (no provisioning)
  *   fleet_memory_per_device_kb  fleet process RSS growth / devices, after GC
  *   fleet_largest_held_devices  devices that stayed connected for the whole hold (FLEET_HOLD_S)
@@ -16,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,8 +26,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { openRestTarget, runLoad } from '../harness/index.ts';
 import { Fleet, loadFleetCredentials, openFileLimit, openFileWarning, provisionFleet, saveFleetCredentials, type OpenFileLimit } from '../simulators/fleet/index.ts';
-import { printMetric } from './report.ts';
+import { printMetric, processTreeCpuSeconds } from './report.ts';
 import { startBenchStack } from './stack.ts';
+import { profileArgs } from '../cli/up-process.ts';
 
 const env = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -36,7 +38,7 @@ const env = (name: string, fallback: number) => {
 
 /** What the fleet process reports, one JSON object per line on stdout. */
 type ChildReport =
-  | { event: 'connected'; devices: number; connected: number; rampMs: number | null; failed: number; cpuMs: number; rssDeltaBytes: number; heapDeltaBytes: number; errors: { message: string; count: number }[] }
+  | { event: 'connected'; devices: number; prepareMs: number; connected: number; rampMs: number | null; failed: number; cpuMs: number; rssDeltaBytes: number; heapDeltaBytes: number; errors: { message: string; count: number }[] }
   | { event: 'held'; heldDevices: number; droppedDevices: number; minConnected: number }
   | { event: 'stopped'; stopMs: number };
 
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     await saveFleetCredentials(certsDir, credentials);
     const ids = credentials.identities.map((identity) => identity.deviceId);
 
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    const child = spawn(process.execPath, [...profileArgs(), '--import', 'tsx', fileURLToPath(import.meta.url)], {
       env: { ...process.env, FLEET_BENCH_CHILD: certsDir },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -73,10 +75,11 @@ async function main(): Promise<void> {
         if (report.event === event) return report as Extract<ChildReport, { event: E }>;
       }
     };
-    const serverCpuBefore = await cpuSeconds(stack.up.child.pid!);
+    const serverCpuBefore = await processTreeCpuSeconds(stack.up.child.pid!);
 
     const connected = await next('connected');
-    const serverCpu = (await cpuSeconds(stack.up.child.pid!)) - serverCpuBefore;
+    const serverCpu = (await processTreeCpuSeconds(stack.up.child.pid!)) - serverCpuBefore;
+    printMetric('fleet_prepare_per_s', connected.devices / (connected.prepareMs / 1000), 'devices/s');
     if (connected.rampMs !== null) printMetric('fleet_connects_per_s', connected.devices / (connected.rampMs / 1000), 'devices/s');
     else console.log(`# not every device connected: ${connected.connected} of ${connected.devices}`);
     printMetric('fleet_memory_per_device_kb', connected.rssDeltaBytes / connected.devices / 1024, 'KB');
@@ -128,12 +131,16 @@ async function fleetProcess(certsDir: string): Promise<void> {
   const saved = await loadFleetCredentials(certsDir);
   const devices = saved.identities.length;
   const fleet = new Fleet({ size: devices, url: saved.mqttUrl!, caPem: saved.caPem, rate: env('FLEET_RATE', 2000), concurrency: env('FLEET_CONCURRENCY', 50) });
-  const cpuBefore = process.cpuUsage();
   const allConnected = new Promise<boolean>((resolve) => {
     fleet.once('allConnected', () => resolve(true));
     setTimeout(() => resolve(false), 60_000 + devices * 20).unref(); // >= 50 connects/s, or report what made it
   });
+  // Synchronously, so every TLS context is built before the first connection starts: the ramp
+  // then measures connections, and preparation is reported on its own.
+  const prepareStart = performance.now();
   for (const identity of saved.identities) fleet.add(identity);
+  const prepareMs = performance.now() - prepareStart;
+  const cpuBefore = process.cpuUsage();
   saved.identities.length = 0; // the fleet holds what it needs; the loaded list must not count twice
   await allConnected;
   const cpu = process.cpuUsage(cpuBefore);
@@ -141,7 +148,7 @@ async function fleetProcess(certsDir: string): Promise<void> {
   await settle();
   const after = process.memoryUsage();
   report({
-    event: 'connected', devices, connected: progress.connected, rampMs: fleet.rampMs ?? null, failed: progress.failed, cpuMs: (cpu.user + cpu.system) / 1000,
+    event: 'connected', devices, prepareMs, connected: progress.connected, rampMs: fleet.rampMs ?? null, failed: progress.failed, cpuMs: (cpu.user + cpu.system) / 1000,
     rssDeltaBytes: after.rss - before.rss, heapDeltaBytes: after.heapUsed - before.heapUsed, errors: progress.errors,
   });
 
@@ -168,10 +175,4 @@ async function fleetProcess(certsDir: string): Promise<void> {
 
 function limitText(limit: OpenFileLimit | undefined): string {
   return limit ? `open-file limit ${limit.soft} (hard ${limit.hard})` : 'open-file limit unknown';
-}
-
-/** User + system CPU seconds of a process so far (Linux /proc). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
 }

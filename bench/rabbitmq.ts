@@ -14,7 +14,7 @@ import { startEmbeddedBus } from '../server/bus/embedded.ts';
 import { startDevice, type SimulatedDevice } from '../simulators/device.ts';
 import type { Credentials } from '../simulators/transports/connection.ts';
 import { startRabbitmqPlatform, type RabbitmqPlatform } from '../test/rabbitmq/platform.ts';
-import { printMetric } from './report.ts';
+import { printMetric, processTreeCpuSeconds } from './report.ts';
 
 const deviceCount = Number(process.env.BENCH_DEVICES ?? 500);
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -131,13 +131,19 @@ try {
     fleet.push({ id, credentials: await platform.register(id) });
   }
   const clients: MqttClient[] = [];
-  const authBefore = platform.authRequests();
-  printMetric('rabbitmq_connects_per_s_cold', await connectAll(platform, fleet, clients), 'conn/s');
-  printMetric('rabbitmq_auth_http_requests_per_connect', (platform.authRequests() - authBefore) / deviceCount, 'req');
+  const measureConnects = async (label: 'cold' | 'cached') => {
+    const authBefore = platform.authRequests();
+    const cpuBefore = { broker: await processTreeCpuSeconds(platform.node.pid), here: process.cpuUsage() };
+    printMetric(`rabbitmq_connects_per_s_${label}`, await connectAll(platform, fleet, clients), 'conn/s');
+    const here = process.cpuUsage(cpuBefore.here);
+    printMetric(`rabbitmq_broker_cpu_per_connect_ms_${label}`, (((await processTreeCpuSeconds(platform.node.pid)) - cpuBefore.broker) * 1000) / deviceCount, 'ms');
+    // This process is both the devices and the iotcloud server answering the auth requests.
+    printMetric(`rabbitmq_devices_and_server_cpu_per_connect_ms_${label}`, (here.user + here.system) / 1000 / deviceCount, 'ms');
+    printMetric(`rabbitmq_auth_http_requests_per_connect_${label}`, (platform.authRequests() - authBefore) / deviceCount, 'req');
+  };
+  await measureConnects('cold');
   await Promise.all(clients.splice(0).map((client) => client.endAsync()));
-  const authWarm = platform.authRequests();
-  printMetric('rabbitmq_connects_per_s_cached', await connectAll(platform, fleet, clients), 'conn/s');
-  printMetric('rabbitmq_auth_http_requests_per_reconnect', (platform.authRequests() - authWarm) / deviceCount, 'req');
+  await measureConnects('cached');
   await Promise.all(clients.splice(0).map((client) => client.endAsync()));
 } finally {
   await platform.close();

@@ -72,6 +72,8 @@ export function brokerEnv(layout: BrokerLayout, nodeName: string, distPort: numb
     RABBITMQ_DIST_PORT: String(distPort),
     // Erlang distribution (how rabbitmqctl reaches the node) stays on loopback.
     ERL_EPMD_ADDRESS: '127.0.0.1',
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+    // No scheduler busy-waiting: on a small machine shared with the server and the devices, a
+    // spinning scheduler burns the CPU they need (and inflates the node's CPU figures).
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none',
   };
 }

@@ -24,7 +24,7 @@ export interface UpProcess {
 }
 
 export async function spawnUp(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<UpProcess> {
-  const child = spawn(process.execPath, [IOTCLOUD_BIN, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(process.execPath, [...profileArgs(), IOTCLOUD_BIN, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -66,4 +66,13 @@ export async function spawnUp(args: string[], options: { timeoutMs?: number; env
       return code;
     },
   };
+}
+
+/**
+ * `IOTCLOUD_CPU_PROFILE=<dir>`: the child writes a V8 CPU profile there when it exits, so a
+ * benchmark can show where a process spent its time (Node refuses --cpu-prof in NODE_OPTIONS).
+ */
+export function profileArgs(): string[] {
+  const dir = process.env.IOTCLOUD_CPU_PROFILE;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
 }

@@ -28,6 +28,7 @@ import { openRestTarget, runLoad } from '../harness/index.ts';
 import { Fleet, loadFleetCredentials, openFileLimit, openFileWarning, provisionFleet, saveFleetCredentials, type OpenFileLimit } from '../simulators/fleet/index.ts';
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 import { startBenchStack } from './stack.ts';
+import { jemallocLibrary, jemallocRerunEnv } from '../cli/allocator.ts';
 import { profileArgs } from '../cli/up-process.ts';
 
 const env = (name: string, fallback: number) => {
@@ -38,7 +39,7 @@ const env = (name: string, fallback: number) => {
 
 /** What the fleet process reports, one JSON object per line on stdout. */
 type ChildReport =
-  | { event: 'connected'; devices: number; prepareMs: number; connected: number; rampMs: number | null; failed: number; cpuMs: number; rssDeltaBytes: number; heapDeltaBytes: number; errors: { message: string; count: number }[] }
+  | { event: 'connected'; devices: number; allocator: string; prepareMs: number; connected: number; rampMs: number | null; failed: number; cpuMs: number; rssDeltaBytes: number; heapDeltaBytes: number; errors: { message: string; count: number }[] }
   | { event: 'held'; heldDevices: number; droppedDevices: number; minConnected: number }
   | { event: 'stopped'; stopMs: number };
 
@@ -62,7 +63,8 @@ async function main(): Promise<void> {
     const ids = credentials.identities.map((identity) => identity.deviceId);
 
     const child = spawn(process.execPath, [...profileArgs(), '--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env: { ...process.env, FLEET_BENCH_CHILD: certsDir },
+      // As `iotcloud fleet` runs: under jemalloc when the system has it (cli/allocator.ts).
+      env: { ...(jemallocRerunEnv('fleet', process.env, jemallocLibrary()) ?? process.env), FLEET_BENCH_CHILD: certsDir },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const reports = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
     printMetric('fleet_prepare_per_s', connected.devices / (connected.prepareMs / 1000), 'devices/s');
     if (connected.rampMs !== null) printMetric('fleet_connects_per_s', connected.devices / (connected.rampMs / 1000), 'devices/s');
     else console.log(`# not every device connected: ${connected.connected} of ${connected.devices}`);
+    console.log(`# fleet process allocator: ${connected.allocator} malloc`);
     printMetric('fleet_memory_per_device_kb', connected.rssDeltaBytes / connected.devices / 1024, 'KB');
     printMetric('fleet_heap_per_device_kb', connected.heapDeltaBytes / connected.devices / 1024, 'KB');
     printMetric('fleet_client_cpu_per_connect_ms', connected.cpuMs / connected.devices, 'ms');
@@ -148,7 +151,7 @@ async function fleetProcess(certsDir: string): Promise<void> {
   await settle();
   const after = process.memoryUsage();
   report({
-    event: 'connected', devices, prepareMs, connected: progress.connected, rampMs: fleet.rampMs ?? null, failed: progress.failed, cpuMs: (cpu.user + cpu.system) / 1000,
+    event: 'connected', devices, allocator: progress.allocator, prepareMs, connected: progress.connected, rampMs: fleet.rampMs ?? null, failed: progress.failed, cpuMs: (cpu.user + cpu.system) / 1000,
     rssDeltaBytes: after.rss - before.rss, heapDeltaBytes: after.heapUsed - before.heapUsed, errors: progress.errors,
   });
 

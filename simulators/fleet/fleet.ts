@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { SimulatedDevice, type DeviceLogger, type DeviceOptions, type TransportName } from '../device.ts';
 import { deviceTlsContext, type BackoffOptions, type Credentials } from '../transports/connection.ts';
 import type { FleetIdentity } from './credentials.ts';
+import { currentAllocator, type Allocator } from './allocator.ts';
 import { ErrorTally, type ErrorGroup } from './errors.ts';
 import { eachLimited, Slots } from './limited.ts';
 import { planProfiles, type ProfilePlan, type ProfileShare } from './shares.ts';
@@ -90,6 +91,8 @@ export interface FleetProgress {
   late: number;
   sendFailures: number;
   rssBytes: number;
+  /** The malloc under the fleet: 'jemalloc' when `iotcloud fleet` found it (see cli/allocator.ts). */
+  allocator: Allocator;
   heapUsedBytes: number;
   /** Most frequent errors (connect failures, reconnection attempts, unsent answers). */
   errors: ErrorGroup[];
@@ -247,6 +250,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       failed: this.failedCount,
       ...sums,
       rssBytes: memory.rss,
+      allocator: currentAllocator(),
       heapUsedBytes: memory.heapUsed,
       errors: this.errors.top(5),
     };

@@ -64,7 +64,7 @@ export function summaryText(summary: FleetSummary): string {
     `  ramp-up      ${summary.rampMs === undefined ? 'not every device connected' : `all connected in ${(summary.rampMs / 1000).toFixed(1)} s (${summary.connectsPerSecond} connects/s)`}`,
     `  connections  ${summary.failed} failed first attempts, ${summary.reconnects} reconnects, ${summary.disconnects} disconnects, ${summary.resets} resets`,
     `  commands     ${summary.received} received, ${summary.answered} answered (${summary.protocolErrors} protocol errors), ${summary.dropped} dropped, ${summary.malformed} malformed, ${summary.late} late, ${summary.sendFailures} not sent`,
-    `  memory       rss ${Math.round(summary.rssBytes / MB)} MB, heap ${Math.round(summary.heapUsedBytes / MB)} MB`,
+    `  memory       rss ${Math.round(summary.rssBytes / MB)} MB, heap ${Math.round(summary.heapUsedBytes / MB)} MB (${summary.allocator} malloc)`,
     `  profiles     ${summary.profiles.map((profile) => `${profile.label} x${profile.devices}`).join(', ')}`,
   ];
   if (summary.errors.length > 0) {

@@ -7,6 +7,7 @@
 import { RestClient } from '../../cli/rest-client.ts';
 import { randomBytes } from 'node:crypto';
 import type { TransportName } from '../device.ts';
+import { currentAllocator } from './allocator.ts';
 import { loadFleetCredentials, saveFleetCredentials } from './credentials.ts';
 import { Fleet, type FleetOptions, type FleetProgress } from './fleet.ts';
 import { ProgressReporter, type FleetSummary, type ProgressSink, type RunProgress, type StopReason } from './progress.ts';
@@ -186,7 +187,7 @@ function idleProgress(size: number): FleetProgress {
   return {
     phase: 'connecting', elapsedMs: 0, size, provisioned: 0, queued: 0, connecting: 0, connected: 0, retrying: 0, failed: 0,
     reconnects: 0, disconnects: 0, resets: 0, received: 0, answered: 0, protocolErrors: 0, dropped: 0, malformed: 0, late: 0, sendFailures: 0,
-    rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, errors: [],
+    rssBytes: memory.rss, allocator: currentAllocator(), heapUsedBytes: memory.heapUsed, errors: [],
   };
 }
 

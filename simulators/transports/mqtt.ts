@@ -17,6 +17,7 @@ export interface MqttTransportOptions extends TransportOptions {
 }
 
 const CLOSE_GRACE_MS = 2_000;
+const ignoreLog = () => undefined;
 
 export function mqttTransport(options: MqttTransportOptions): TransportBinding {
   const { url, tls } = checkUrl(options, { tls: 'mqtts', plain: 'mqtt' });
@@ -28,6 +29,8 @@ export function mqttTransport(options: MqttTransportOptions): TransportBinding {
     protocolVersion: 4,
     reconnectPeriod: 0,
     resubscribe: false,
+    // One shared no-op instead of a `debug` logger per client: ~2 KB of heap per device in a fleet.
+    log: ignoreLog,
     ...(tls
       ? {
           rejectUnauthorized: true,

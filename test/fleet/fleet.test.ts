@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jemallocLibrary } from '../../cli/allocator.ts';
 import { RestError, type RestClient } from '../../cli/rest-client.ts';
+import { IOTCLOUD_BIN } from '../../cli/up-process.ts';
 import { runFleet, type Fleet, type FleetSummary, type ProgressSink, type RunFleetOptions } from '../../simulators/fleet/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CLI_ENTRY = fileURLToPath(new URL('./cli-entry.ts', import.meta.url));
 const FLEET_SIZE = 50;
 
 let t: TestServer;
@@ -143,8 +143,9 @@ describe('fleet against a real server', () => {
     await until('no device online after shutdown', onlineIds, (ids) => ids.length === 0);
   });
 
-  it('iotcloud fleet --certs: JSON progress, stops cleanly on SIGINT with its final counters', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'fleet', '--certs', certsDir, '--devices', '10', '--rate', '1000', '--json-interval', '0.1'], {
+  it('iotcloud fleet --certs: JSON progress, under jemalloc when the system has it, stops cleanly on SIGINT with its final counters', async () => {
+    // The real entry point: it runs the fleet again under jemalloc and passes the SIGINT on.
+    const child = spawn(process.execPath, [IOTCLOUD_BIN, 'fleet', '--certs', certsDir, '--devices', '10', '--rate', '1000', '--json-interval', '0.1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -156,6 +157,7 @@ describe('fleet against a real server', () => {
       const lines = () => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
       await until('10 devices connected (CLI progress)', lines, (seen) => seen.some((line) => line.connected === 10), 30_000);
       expect((await until('online through the API', onlineIds, (ids) => ids.length === 10)).every((id) => provisionedIds.includes(id))).toBe(true);
+      expect(lines()[0]).toMatchObject({ allocator: jemallocLibrary() ? 'jemalloc' : 'system' });
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(lines().at(-1)).toMatchObject({ type: 'summary', reason: 'signal', connectedAtStop: 10, connected: 0, size: 10 });

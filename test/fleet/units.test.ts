@@ -75,7 +75,7 @@ describe('grouped errors', () => {
 const progressSample: FleetProgress = {
   phase: 'connecting', elapsedMs: 1500, size: 10, provisioned: 10, queued: 2, connecting: 3, connected: 5, retrying: 0, failed: 1,
   reconnects: 0, disconnects: 0, resets: 0, received: 4, answered: 3, protocolErrors: 1, dropped: 1, malformed: 0, late: 0, sendFailures: 0,
-  rssBytes: 200 * 1024 * 1024, heapUsedBytes: 50 * 1024 * 1024, errors: [{ message: 'connect failed: ECONNREFUSED', count: 1 }],
+  rssBytes: 200 * 1024 * 1024, allocator: 'system', heapUsedBytes: 50 * 1024 * 1024, errors: [{ message: 'connect failed: ECONNREFUSED', count: 1 }],
 };
 
 describe('progress output', () => {

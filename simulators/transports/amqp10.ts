@@ -46,6 +46,9 @@ export function amqp10Transport(options: Amqp10TransportOptions): TransportBindi
     ...(tls
       ? {
           transport: 'tls',
+          // rhea offers SASL EXTERNAL only when `cert` is set; the connection itself uses the
+          // device's shared TLS context (secureContext wins over cert in tls.connect).
+          cert: options.credentials!.certPem,
           ...serverName(url),
           rejectUnauthorized: true,
           enable_sasl_external: true,

@@ -225,3 +225,17 @@ describe('connection ramp (plain local broker)', () => {
     expect(() => new Fleet({ size: 1, url: 'mqtt://127.0.0.1:1883', caPem: '', rate: 1, concurrency: 1 })).toThrow(/not encrypted/);
   });
 });
+
+describe('adding devices', () => {
+  it('refuses a device whose certificate or key cannot be used, naming it, and does not enlist it', async () => {
+    const fleet = new Fleet({ size: 2, url: 'mqtts://127.0.0.1:1', caPem: '', rate: 1, concurrency: 1 });
+    try {
+      expect(() => fleet.add({ deviceId: 'broken-1', name: 'broken', certPem: 'not a certificate', keyPem: 'not a key' })).toThrow(
+        /device broken-1: its certificate or key cannot be used \(.+\); provision it again/,
+      );
+      expect(fleet.members).toHaveLength(0);
+    } finally {
+      await fleet.stop();
+    }
+  });
+});

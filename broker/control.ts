@@ -1,7 +1,8 @@
 /**
  * What the iotcloud server needs from its node that AMQP cannot do, through `rabbitmqctl eval`
  * (the node's cookie in the state folder authorises it; no management plugin, no HTTP API):
- * close one device's connections, evict its cached auth answers, list who is connected.
+ * close one device's connections, evict its cached auth answers, list who is connected, list
+ * queues and bindings.
  *
  * RabbitMQ 3.10 has no CLI command for the first two that covers MQTT: `close_all_user_connections`
  * only closes AMQP network connections, and 3.10 has no command to evict auth cache entries.
@@ -16,10 +17,24 @@ export interface ConnectionRecord {
   user: string;
 }
 
+export interface QueueRecord {
+  name: string;
+  durable: boolean;
+  autoDelete: boolean;
+}
+
+export interface BindingRecord {
+  source: string;
+  destination: string;
+  routingKey: string;
+}
+
 /** Matches server/bus/rabbitmq.ts `BrokerControl` (structural: the CLI wires one into the other). */
 export interface RabbitmqctlControl {
   disconnectUser(username: string): Promise<void>;
   listConnections(): Promise<ConnectionRecord[]>;
+  listQueues(): Promise<QueueRecord[]>;
+  listBindings(): Promise<BindingRecord[]>;
 }
 
 /** Usernames go into Erlang source: allow only what a device id or the service user can be. */
@@ -38,7 +53,31 @@ export function rabbitmqctlControl(node: NodeAddress): RabbitmqctlControl {
       if (line === undefined) throw new Error(`unexpected rabbitmqctl output: ${output.slice(0, 200)}`);
       return (JSON.parse(line) as ConnectionRecord[]).filter((c) => typeof c.name === 'string' && typeof c.user === 'string');
     },
+
+    async listQueues(): Promise<QueueRecord[]> {
+      const rows = await listJson(node, ['list_queues', 'name', 'durable', 'auto_delete']);
+      return rows.flatMap((row) => (typeof row.name === 'string' ? [{ name: row.name, durable: row.durable === true, autoDelete: row.auto_delete === true }] : []));
+    },
+
+    async listBindings(): Promise<BindingRecord[]> {
+      const rows = await listJson(node, ['list_bindings', 'source_name', 'destination_name', 'routing_key']);
+      return rows.flatMap((row) =>
+        typeof row.source_name === 'string' && typeof row.destination_name === 'string' && typeof row.routing_key === 'string'
+          ? [{ source: row.source_name, destination: row.destination_name, routingKey: row.routing_key }]
+          : [],
+      );
+    },
   };
+}
+
+/** A `rabbitmqctl list_*` table as JSON rows (one VM boot: about a second). */
+async function listJson(node: NodeAddress, args: string[]): Promise<Record<string, unknown>[]> {
+  const output = await ctl(node, ['-q', ...args, '--formatter', 'json'], { timeoutMs: 60_000 });
+  const start = output.indexOf('[');
+  if (start < 0) throw new Error(`unexpected rabbitmqctl ${args[0]} output: ${output.slice(0, 200)}`);
+  const rows: unknown = JSON.parse(output.slice(start));
+  if (!Array.isArray(rows)) throw new Error(`rabbitmqctl ${args[0]} did not print a list`);
+  return rows.filter((row): row is Record<string, unknown> => typeof row === 'object' && row !== null);
 }
 
 /**

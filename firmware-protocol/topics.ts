@@ -44,6 +44,12 @@ export function amqpDeviceQueue(deviceId: string): string {
   return `mqtt-subscription-${deviceId}qos1`;
 }
 
+/** The device whose queue this is (see amqpDeviceQueue), or undefined for any other queue name. */
+export function deviceOfAmqpQueue(queue: string): string | undefined {
+  const match = /^mqtt-subscription-(.+)qos1$/.exec(queue);
+  return match && isValidDeviceId(match[1]!) ? match[1] : undefined;
+}
+
 export interface TopicAddress {
   deviceId: string;
   command: string;

@@ -8,6 +8,8 @@
  * - answers arrive on this server's own exclusive, auto-delete queue bound to `server.*.*`, so
  *   several servers can share a node;
  * - presence comes from `rabbitmq_event_exchange` (connection.created / connection.closed);
+ * - a device queue `mqtt-subscription-<id>qos1` declared by its own device is bound to
+ *   `amq.topic` with `<id>.#` (queue.created): AMQP 1.0 devices cannot bind on RabbitMQ 3.10;
  * - closing a device's connections needs the node's CLI (`BrokerControl`): AMQP cannot do it.
  *
  * When the broker goes away, every command in flight answers 'unavailable' at once (the REST layer
@@ -19,6 +21,8 @@ import type { Logger } from 'pino';
 import {
   AMQP_EXCHANGE,
   decodeResponse,
+  deviceOfAmqpQueue,
+  deviceSubscription,
   encodeRequest,
   isValidDeviceId,
   PendingRequests,
@@ -35,6 +39,9 @@ export interface BrokerControl {
   disconnectUser(username: string): Promise<void>;
   /** Every client connection on the node, to rebuild presence after a reconnection. */
   listConnections(): Promise<ConnectionRecord[]>;
+  /** Queues and bindings, to bind device queues declared while no server was listening. */
+  listQueues(): Promise<{ name: string; durable: boolean; autoDelete: boolean }[]>;
+  listBindings(): Promise<{ source: string; destination: string; routingKey: string }[]>;
 }
 
 export interface RabbitmqBusOptions {
@@ -175,7 +182,10 @@ class RabbitmqBus implements DeviceBus {
       await model.close().catch(() => undefined);
       throw error;
     }
-    if (this.options.control) void this.resyncPresence();
+    if (this.options.control) {
+      void this.resyncPresence();
+      void this.bindMissedDeviceQueues();
+    }
   }
 
   private async declare(channel: Channel): Promise<void> {
@@ -187,6 +197,7 @@ class RabbitmqBus implements DeviceBus {
     const events = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
     await channel.bindQueue(events.queue, EVENT_EXCHANGE, 'connection.created');
     await channel.bindQueue(events.queue, EVENT_EXCHANGE, 'connection.closed');
+    await channel.bindQueue(events.queue, EVENT_EXCHANGE, 'queue.created');
     await channel.consume(events.queue, (message) => message && this.onEvent(message), { noAck: true });
   }
 
@@ -241,6 +252,58 @@ class RabbitmqBus implements DeviceBus {
       this.presence.opened({ name, user: headers.user }, at);
     } else if (message.fields.routingKey === 'connection.closed') {
       this.presence.closed(name, at);
+    } else if (message.fields.routingKey === 'queue.created') {
+      void this.bindDeviceQueue(name, headers.user_who_performed_action, headers.auto_delete);
+    }
+  }
+
+  /**
+   * An AMQP 1.0 device consumes `/queue/mqtt-subscription-<id>qos1`; RabbitMQ 3.10's plugin
+   * declares that queue but cannot bind it, so requests would never reach it. The server binds
+   * it, for the device that declared its own queue only (the auth backend lets a device declare
+   * no other). Auto-delete queues are MQTT clean sessions, which the MQTT plugin binds itself:
+   * skipping them keeps this off the per-connect path. Binding again is a no-op.
+   */
+  private async bindDeviceQueue(queue: string, declaredBy: unknown, autoDelete: unknown): Promise<void> {
+    const deviceId = deviceOfAmqpQueue(queue);
+    const live = this.live;
+    if (!deviceId || declaredBy !== deviceId || autoDelete === true || !live) return;
+    try {
+      // Its own channel: a failed bind (the queue went away meanwhile) closes the channel it ran on.
+      const channel = await live.model.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        await channel.bindQueue(queue, AMQP_EXCHANGE, deviceSubscription(deviceId, 'amqp'));
+        this.log.debug({ deviceId, queue }, 'bound a device queue to its requests');
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+    } catch (error) {
+      this.log.warn({ deviceId, queue, err: (error as Error).message }, 'could not bind a device queue to its requests; the device gets no requests until it reconnects');
+    }
+  }
+
+  /**
+   * After a (re)connection: an AMQP 1.0 device that declared its queue while no server listened
+   * would never be bound (see bindDeviceQueue). Bind every durable device queue that lacks its
+   * binding, on one channel, in order.
+   */
+  private async bindMissedDeviceQueues(): Promise<void> {
+    const live = this.live;
+    try {
+      const control = this.options.control!;
+      const [queues, bindings] = await Promise.all([control.listQueues(), control.listBindings()]);
+      const bound = new Set(bindings.filter((b) => b.source === AMQP_EXCHANGE).map((b) => `${b.destination}\n${b.routingKey}`));
+      const missing = queues.flatMap((queue) => {
+        const deviceId = deviceOfAmqpQueue(queue.name);
+        const key = deviceId && deviceSubscription(deviceId, 'amqp');
+        return deviceId && key && queue.durable && !queue.autoDelete && !bound.has(`${queue.name}\n${key}`) ? [{ queue: queue.name, deviceId }] : [];
+      });
+      if (missing.length === 0 || this.live !== live) return;
+      this.log.info({ queues: missing.length }, 'binding device queues declared while no server was connected');
+      for (const { queue, deviceId } of missing) await this.bindDeviceQueue(queue, deviceId, false);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'could not check device queue bindings; AMQP 1.0 devices that declared theirs meanwhile get no requests');
     }
   }
 

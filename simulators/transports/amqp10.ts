@@ -6,9 +6,9 @@
  *            binds for the life of the link)
  *   answer   target `/exchange/amq.topic/server.<id>.<command>`, one sender link per routing key
  *
- * AMQP 1.0 has no bind operation in 3.10, so with `source: 'queue'` the queue must already be
- * bound to `amq.topic` with `<id>.#` — by the server when it provisions the device, or by an
- * earlier AMQP 0-9-1 or MQTT session of the same device. Requests arrive with their routing key
+ * AMQP 1.0 has no bind operation in 3.10, so with `source: 'queue'` the iotcloud server binds the
+ * queue to `amq.topic` with `<id>.#` when the node reports that the device declared it
+ * (server/bus/rabbitmq.ts); until then requests do not reach it. Requests arrive with their routing key
  * in the `x-routing-key` message annotation; bodies travel as one data section, which the plugin
  * maps to and from plain AMQP 0-9-1 / MQTT payload bytes.
  */

@@ -3,16 +3,19 @@
  * with its certificate (SASL EXTERNAL over AMQPS), consumes its queue `mqtt-subscription-<id>qos1`
  * and answers the bus; another device's queue and requests stay out of reach.
  *
- * 3.10's AMQP 1.0 plugin cannot bind a queue, so the device's queue must already be bound to
- * `amq.topic` with `<id>.#`: here, as in the field, by an earlier AMQP 0-9-1 session of the same
- * device. (`source: 'exchange'` is not used: the plugin declares its private queue non-exclusive
- * and never deletes it, so every attach leaves a queue behind that keeps collecting requests.)
+ * 3.10's AMQP 1.0 plugin declares the device's queue but cannot bind it; the server binds it to
+ * `amq.topic` with `<id>.#` when the node reports the device declared it (queue.created). The
+ * devices here speak AMQP 1.0 only. (`source: 'exchange'` is not used: the plugin declares its
+ * private queue non-exclusive and never deletes it, so every attach leaves a queue behind that
+ * keeps collecting requests.)
  */
 import { existsSync } from 'node:fs';
+import amqp from 'amqplib';
 import rhea, { type ConnectionOptions, type EventContext } from 'rhea';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rabbitmqBin } from '../../broker/layout.ts';
-import { amqpDeviceQueue } from '../../firmware-protocol/index.ts';
+import { AMQP_EXCHANGE, amqpDeviceQueue, deviceSubscription } from '../../firmware-protocol/index.ts';
+import { startRabbitmqBus } from '../../server/bus/rabbitmq.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/device.ts';
 import type { Credentials } from '../../simulators/transports/connection.ts';
 import { startRabbitmqPlatform, type RabbitmqPlatform } from './platform.ts';
@@ -41,10 +44,18 @@ describe('AMQP 1.0 devices on the RabbitMQ node', () => {
     return started;
   }
 
-  /** A device's own AMQP 1.0 queue, declared and bound by its first AMQP 0-9-1 session. */
+  /** Retries `check` until it holds or `ms` pass (each try is a real round trip, not a sleep). */
+  async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+    const deadline = performance.now() + ms;
+    while (!(await check())) {
+      if (performance.now() > deadline) throw new Error(`not true within ${ms} ms`);
+    }
+  }
+
+  /** A registered device whose queue exists: its first AMQP 1.0 session declared it. */
   async function provision(id: string): Promise<Credentials> {
     const credentials = await platform.register(id);
-    const first = await device(id, credentials, 'amqp091');
+    const first = await device(id, credentials, 'amqp10');
     await first.stop();
     return credentials;
   }
@@ -82,16 +93,40 @@ describe('AMQP 1.0 devices on the RabbitMQ node', () => {
     });
   }
 
-  it('a device logs in with its certificate over AMQPS, consumes its own queue and answers the bus', async () => {
+  it('a device that speaks only AMQP 1.0 logs in with its certificate, gets its queue bound by the server and answers the bus', async () => {
     const id = newId('a10');
-    const credentials = await provision(id);
-    const sim = await device(id, credentials, 'amqp10');
+    const sim = await device(id, await platform.register(id), 'amqp10');
     expect(sim.connected).toBe(true);
+    // The bind follows the node's queue.created event: wait until a request gets through.
+    await until(async () => (await platform.bus.command(id, 'get_status', {}, 500)).status === 'ok');
 
     expect(await platform.bus.command(id, 'get_status', {}, 5000)).toMatchObject({ status: 'ok', result: { status: 'running' } });
     expect(await platform.bus.command(id, 'set_gpio', { number: 18, value: 1 }, 5000)).toMatchObject({ status: 'ok', result: { number: 18, value: 1 } });
     expect(await platform.bus.command(id, 'get_gpio', { number: 18 }, 5000)).toMatchObject({ status: 'ok', result: { number: 18, value: 1 } });
   });
+
+  it('a server that connects later binds a device queue declared while no server was listening', async () => {
+    const id = newId('a10-missed');
+    const sim = await device(id, await platform.register(id), 'amqp10');
+    await until(async () => (await platform.bus.command(id, 'get_status', {}, 500)).status === 'ok');
+    // As if the queue had been declared with no server around: take the binding away again.
+    const admin = await amqp.connect(platform.node.amqpUrl, { credentials: amqp.credentials.plain(platform.node.credentials.username, platform.node.credentials.password) });
+    try {
+      const channel = await admin.createChannel();
+      await channel.unbindQueue(amqpDeviceQueue(id), AMQP_EXCHANGE, deviceSubscription(id, 'amqp'));
+      expect(await platform.bus.command(id, 'get_status', {}, 300)).toMatchObject({ status: 'timeout' });
+    } finally {
+      await admin.close();
+    }
+
+    const late = await startRabbitmqBus({ url: platform.node.amqpUrl, credentials: platform.node.credentials, deviceUrl: platform.node.mqttsUrl, control: platform.control, logger: platform.logger });
+    try {
+      await until(async () => (await late.command(id, 'get_status', {}, 500)).status === 'ok', 30_000);
+      expect(sim.connected).toBe(true);
+    } finally {
+      await late.close();
+    }
+  }, 60_000);
 
   it('another device may not consume its queue or bind to its requests', async () => {
     const [victim, intruder] = [newId('a10-victim'), newId('a10-intruder')];

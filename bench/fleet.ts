@@ -1,19 +1,24 @@
 /**
- * Fleet capacity against the embedded broker, three processes as in real use: the server
- * (`iotcloud up`, via startBenchStack), this benchmark (provisioning, REST commands) and the
- * fleet itself, in a child process of its own so its memory figure holds only the fleet (a
- * provisioning run's garbage in the same heap would make an RSS delta meaningless).
+ * Fleet capacity on each engine (FLEET_ENGINES, default `embedded,rabbitmq`), with the processes
+ * as in real use: the server (`iotcloud up`, via startBenchStack; for RabbitMQ also a project-owned
+ * node from `iotcloud broker start`), this benchmark (provisioning, REST commands) and the fleet
+ * itself, in a child process of its own so its memory figure holds only the fleet (a provisioning
+ * run's garbage in the same heap would make an RSS delta meaningless). Metrics are
+ * `fleet_<engine>_<figure>`:
  *
- *   fleet_provision_per_s       devices registered through the REST API per second (certificates issued)
- *   fleet_prepare_per_s         devices whose TLS context the fleet builds per second, before its ramp
- *   fleet_connects_per_s        devices connected per second, from saved credentials (no provisioning)
- *   fleet_memory_per_device_kb  fleet process RSS growth / devices, after GC
- *   fleet_largest_held_devices  devices that stayed connected for the whole hold (FLEET_HOLD_S)
- *   fleet_cmds_per_s            REST commands/s fanned over the fleet (runLoad, closed loop)
+ *   provision_per_s             devices registered through the REST API per second (certificates issued)
+ *   prepare_per_s               devices whose TLS context the fleet builds per second, before its ramp
+ *   connects_per_s              devices connected per second, from saved credentials (no provisioning)
+ *   memory_per_device_kb        fleet process RSS growth / devices, after GC
+ *   *_cpu_per_connect_ms        CPU per connect of the fleet, the server and (RabbitMQ) the node
+ *   broker_memory_per_device_kb the RabbitMQ node's memory growth / devices
+ *   largest_held_devices        devices that stayed connected for the whole hold (FLEET_HOLD_S)
+ *   cmds_per_s                  REST commands/s fanned over the fleet (runLoad, closed loop)
  *
- * Env: FLEET_DEVICES (10000: the issue's fleet; fixed costs make smaller fleets look heavier per device), FLEET_HOLD_S (60), FLEET_RATE (connects/s, 2000), FLEET_CONCURRENCY
- * (connects in flight, 50: more only queues handshakes at the server), FLEET_CMD_TARGETS (devices commanded, 500), FLEET_CMD_S (10),
- * FLEET_CMD_CONCURRENCY (64).
+ * Env: FLEET_DEVICES (10000: the issue's fleet; fixed costs make smaller fleets look heavier per
+ * device), FLEET_HOLD_S (60), FLEET_RATE (connects/s, 2000), FLEET_CONCURRENCY (connects in flight,
+ * 50: more only queues handshakes at the server), FLEET_CMD_TARGETS (devices commanded, 500),
+ * FLEET_CMD_S (10), FLEET_CMD_CONCURRENCY (64), FLEET_ENGINES.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,7 +34,9 @@ import { Fleet, loadFleetCredentials, openFileLimit, openFileWarning, provisionF
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 import { startBenchStack } from './stack.ts';
 import { jemallocLibrary, jemallocRerunEnv } from '../cli/allocator.ts';
-import { profileArgs } from '../cli/up-process.ts';
+import { IOTCLOUD_BIN, profileArgs } from '../cli/up-process.ts';
+import { brokerStatus } from '../broker/index.ts';
+import { freePorts } from '../test/rabbitmq/platform.ts';
 
 const env = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -46,19 +53,60 @@ type ChildReport =
 if (process.env.FLEET_BENCH_CHILD) await fleetProcess(process.env.FLEET_BENCH_CHILD);
 else await main();
 
+type Engine = 'embedded' | 'rabbitmq';
+
 async function main(): Promise<void> {
+  const engines = (process.env.FLEET_ENGINES ?? 'embedded,rabbitmq').split(',').map((name) => name.trim());
+  for (const engine of engines) {
+    if (engine !== 'embedded' && engine !== 'rabbitmq') throw new Error(`FLEET_ENGINES: unknown engine ${JSON.stringify(engine)}; use embedded and/or rabbitmq`);
+  }
+  for (const engine of engines as Engine[]) await benchEngine(engine);
+}
+
+/** A project-owned RabbitMQ node for the run, asking the server (on `apiPort`) who may connect. */
+async function startBrokerFor(dataDir: string, apiPort: number): Promise<{ stateDir: string; pid: number; stop(): Promise<void> }> {
+  const stateDir = join(dataDir, 'rabbitmq');
+  const [amqpPort, amqpsPort, mqttsPort, distPort] = await freePorts(4);
+  const args = ['broker', 'start', '--state-dir', stateDir, '--data-dir', dataDir, '--amqp-port', String(amqpPort), '--amqps-port', String(amqpsPort), '--mqtts-port', String(mqttsPort), '--dist-port', String(distPort), '--auth-url', `https://127.0.0.1:${apiPort}/api/v1/broker-auth`];
+  const started = spawn(process.execPath, [IOTCLOUD_BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] }); // its banner is not a figure
+  const [code] = (await once(started, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`iotcloud broker start failed (exit ${code})`);
+  const status = await brokerStatus({ stateDir });
+  if (!status.state) throw new Error(`the RabbitMQ node in ${stateDir} did not record its state`);
+  console.log(`# RabbitMQ ${status.rabbitmqVersion ?? '?'} node ${status.state.nodeName} started for the run`);
+  return {
+    stateDir,
+    pid: status.state.pid,
+    async stop() {
+      const stopped = spawn(process.execPath, [IOTCLOUD_BIN, 'broker', 'stop', '--state-dir', stateDir], { stdio: 'ignore' });
+      await once(stopped, 'exit');
+    },
+  };
+}
+
+async function benchEngine(engine: Engine): Promise<void> {
   const devices = env('FLEET_DEVICES', 10_000);
   const holdS = env('FLEET_HOLD_S', 60);
-  const stack = await startBenchStack();
-  const certsDir = await mkdtemp(join(tmpdir(), 'iotcloud-bench-fleet-'));
+  const metric = (name: string, value: number, unit: string) => printMetric(`fleet_${engine}_${name}`, value, unit);
+  const dataDir = await mkdtemp(join(tmpdir(), `iotcloud-bench-fleet-${engine}-`));
+  const certsDir = join(dataDir, 'fleet');
+  let broker: Awaited<ReturnType<typeof startBrokerFor>> | undefined;
+  let stack: Awaited<ReturnType<typeof startBenchStack>> | undefined;
   try {
+    if (engine === 'rabbitmq') {
+      const [apiPort] = await freePorts(1);
+      broker = await startBrokerFor(dataDir, apiPort!);
+      stack = await startBenchStack({ dataDir, apiPort: apiPort!, serviceListener: false, extraArgs: ['--engine', 'rabbitmq', '--broker-state-dir', broker.stateDir] });
+    } else {
+      stack = await startBenchStack({ dataDir });
+    }
     const limits = { server: await openFileLimit(stack.up.child.pid!), fleet: await openFileLimit() };
-    console.log(`# fleet of ${devices} MQTTS devices, hold ${holdS} s; server: ${limitText(limits.server)}; fleet: ${limitText(limits.fleet)}`);
+    console.log(`# ${engine} broker: fleet of ${devices} MQTTS devices, hold ${holdS} s; server: ${limitText(limits.server)}; fleet: ${limitText(limits.fleet)}`);
     for (const warning of [openFileWarning(limits.server, devices, 'the server'), openFileWarning(limits.fleet, devices, 'the fleet')]) if (warning) console.log(`# warning: ${warning}`);
 
     const provisionStart = performance.now();
     const credentials = await provisionFleet({ client: stack.client, count: devices, prefix: 'bench-fleet', concurrency: 16 });
-    printMetric('fleet_provision_per_s', devices / ((performance.now() - provisionStart) / 1000), 'devices/s');
+    metric('provision_per_s', devices / ((performance.now() - provisionStart) / 1000), 'devices/s');
     await saveFleetCredentials(certsDir, credentials);
     const ids = credentials.identities.map((identity) => identity.deviceId);
 
@@ -77,42 +125,49 @@ async function main(): Promise<void> {
         if (report.event === event) return report as Extract<ChildReport, { event: E }>;
       }
     };
-    const serverCpuBefore = await processTreeCpuSeconds(stack.up.child.pid!);
+    const cpuBefore = { server: await processTreeCpuSeconds(stack.up.child.pid!), broker: broker ? await processTreeCpuSeconds(broker.pid) : 0 };
+    const brokerMemoryBefore = broker ? (await brokerStatus({ stateDir: broker.stateDir })).memoryBytes : undefined;
 
     const connected = await next('connected');
-    const serverCpu = (await processTreeCpuSeconds(stack.up.child.pid!)) - serverCpuBefore;
-    printMetric('fleet_prepare_per_s', connected.devices / (connected.prepareMs / 1000), 'devices/s');
-    if (connected.rampMs !== null) printMetric('fleet_connects_per_s', connected.devices / (connected.rampMs / 1000), 'devices/s');
+    const serverCpu = (await processTreeCpuSeconds(stack.up.child.pid!)) - cpuBefore.server;
+    metric('prepare_per_s', connected.devices / (connected.prepareMs / 1000), 'devices/s');
+    if (connected.rampMs !== null) metric('connects_per_s', connected.devices / (connected.rampMs / 1000), 'devices/s');
     else console.log(`# not every device connected: ${connected.connected} of ${connected.devices}`);
     console.log(`# fleet process allocator: ${connected.allocator} malloc`);
-    printMetric('fleet_memory_per_device_kb', connected.rssDeltaBytes / connected.devices / 1024, 'KB');
-    printMetric('fleet_heap_per_device_kb', connected.heapDeltaBytes / connected.devices / 1024, 'KB');
-    printMetric('fleet_client_cpu_per_connect_ms', connected.cpuMs / connected.devices, 'ms');
-    printMetric('fleet_server_cpu_per_connect_ms', (serverCpu * 1000) / connected.devices, 'ms');
-    printMetric('fleet_connect_failures', connected.failed, 'count');
+    metric('memory_per_device_kb', connected.rssDeltaBytes / connected.devices / 1024, 'KB');
+    metric('heap_per_device_kb', connected.heapDeltaBytes / connected.devices / 1024, 'KB');
+    metric('client_cpu_per_connect_ms', connected.cpuMs / connected.devices, 'ms');
+    metric('server_cpu_per_connect_ms', (serverCpu * 1000) / connected.devices, 'ms');
+    if (broker) {
+      metric('broker_cpu_per_connect_ms', (((await processTreeCpuSeconds(broker.pid)) - cpuBefore.broker) * 1000) / connected.devices, 'ms');
+      const brokerMemoryAfter = (await brokerStatus({ stateDir: broker.stateDir })).memoryBytes;
+      if (brokerMemoryBefore !== undefined && brokerMemoryAfter !== undefined) metric('broker_memory_per_device_kb', (brokerMemoryAfter - brokerMemoryBefore) / connected.devices / 1024, 'KB');
+    }
+    metric('connect_failures', connected.failed, 'count');
     for (const error of connected.errors) console.log(`# ${error.count}x ${error.message}`);
 
     const held = await next('held');
-    printMetric('fleet_largest_held_devices', held.heldDevices, 'devices');
+    metric('largest_held_devices', held.heldDevices, 'devices');
     if (held.droppedDevices > 0) console.log(`# ${held.droppedDevices} devices dropped during the hold; fewest connected at once: ${held.minConnected}`);
 
-    const targets = ids.slice(0, env('FLEET_CMD_TARGETS', 500)).map((deviceId) => openRestTarget({ baseUrl: stack.up.apiUrl, token: stack.token, deviceId, ca: stack.up.rootCaPem, maxSockets: 4 }));
+    const targets = ids.slice(0, env('FLEET_CMD_TARGETS', 500)).map((deviceId) => openRestTarget({ baseUrl: stack!.up.apiUrl, token: stack!.token, deviceId, ca: stack!.up.rootCaPem, maxSockets: 4 }));
     const concurrency = env('FLEET_CMD_CONCURRENCY', 64);
     await runLoad(targets, { mode: 'closed', concurrency, count: targets.length * 2, command: 'get_status' }); // warm-up: every target's HTTPS connection
     const load = await runLoad(targets, { mode: 'closed', concurrency, durationMs: env('FLEET_CMD_S', 10) * 1000, command: 'get_status' });
-    printMetric('fleet_cmds_per_s', load.throughputPerSec, 'cmd/s');
-    printMetric('fleet_cmd_p50_ms', load.latency.p50Ms, 'ms');
-    printMetric('fleet_cmd_p99_ms', load.latency.p99Ms, 'ms');
-    printMetric('fleet_cmd_errors', load.deviceErrors + load.timeouts + load.unavailable + load.invalidAnswers, 'count');
+    metric('cmds_per_s', load.throughputPerSec, 'cmd/s');
+    metric('cmd_p50_ms', load.latency.p50Ms, 'ms');
+    metric('cmd_p99_ms', load.latency.p99Ms, 'ms');
+    metric('cmd_errors', load.deviceErrors + load.timeouts + load.unavailable + load.invalidAnswers, 'count');
     await Promise.all(targets.map((target) => target.close()));
 
     child.stdin!.end('stop\n');
     const stopped = await next('stopped');
-    printMetric('fleet_shutdown_s', stopped.stopMs / 1000, 's');
+    metric('shutdown_s', stopped.stopMs / 1000, 's');
     await once(child, 'exit');
   } finally {
-    await stack.close();
-    await rm(certsDir, { recursive: true, force: true });
+    await stack?.close();
+    await broker?.stop();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 

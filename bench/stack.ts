@@ -17,9 +17,24 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-export async function startBenchStack(extraArgs: string[] = []): Promise<BenchStack> {
-  const dir = await mkdtemp(join(tmpdir(), 'iotcloud-bench-'));
-  const up = await spawnUp(['--api-port', '0', '--mqtt-port', '0', '--data-dir', dir, '--log-level', 'error', '--service-port', '0', ...extraArgs]);
+export interface BenchStackOptions {
+  /** More `iotcloud up` flags, e.g. the RabbitMQ engine's. */
+  extraArgs?: string[];
+  /** The server's data folder (default: a new temporary one, removed at close). */
+  dataDir?: string;
+  /** The REST port (default: any free one); the RabbitMQ node must know it to ask for auth. */
+  apiPort?: number;
+  /** The embedded broker's loopback service listener (default true; the RabbitMQ engine has none). */
+  serviceListener?: boolean;
+}
+
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
+  const dir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'iotcloud-bench-')));
+  const up = await spawnUp([
+    ...['--api-port', String(options.apiPort ?? 0), '--mqtt-port', '0', '--data-dir', dir, '--log-level', 'error'],
+    ...(options.serviceListener === false ? [] : ['--service-port', '0']),
+    ...(options.extraArgs ?? []),
+  ]);
   const client = new RestClient({ baseUrl: up.apiUrl, caPem: up.rootCaPem });
   await client.signup('bench', 'bench password');
   await client.login('bench', 'bench password');
@@ -47,7 +62,7 @@ export async function startBenchStack(extraArgs: string[] = []): Promise<BenchSt
       await Promise.all(devices.map((d) => d.stop()));
       client.close();
       await up.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (options.dataDir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };
 }

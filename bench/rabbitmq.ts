@@ -4,7 +4,7 @@
  * embedded aedes engine, for comparison in the same run), pipelined commands per second, and how
  * fast devices connect when every connect is authorised over HTTP, cold and with the auth cache warm.
  *
- *   BENCH_DEVICES=500 (devices for the connect rate)   BENCH_SECONDS=3 (per throughput run)
+ *   BENCH_DEVICES=500 (devices for each connect-rate round: MQTTS, then AMQPS 0-9-1)   BENCH_SECONDS=3 (per throughput run)
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
@@ -13,7 +13,7 @@ import type { DeviceBus } from '../server/bus/device-bus.ts';
 import { startEmbeddedBus } from '../server/bus/embedded.ts';
 import { startDevice, type SimulatedDevice } from '../simulators/device.ts';
 import type { Credentials } from '../simulators/transports/connection.ts';
-import { startRabbitmqPlatform, type RabbitmqPlatform } from '../test/rabbitmq/platform.ts';
+import { startRabbitmqPlatform } from '../test/rabbitmq/platform.ts';
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 
 const deviceCount = Number(process.env.BENCH_DEVICES ?? 500);
@@ -68,17 +68,33 @@ function connectRaw(url: string, deviceId: string, credentials: Credentials): Pr
   });
 }
 
-/** Connect (and subscribe, as a device does) every device with `connectConcurrency` at a time; connects per second. */
-async function connectAll(platform: RabbitmqPlatform, fleet: { id: string; credentials: Credentials }[], clients: MqttClient[]): Promise<number> {
+interface FleetEntry {
+  id: string;
+  credentials: Credentials;
+}
+
+/** Opens one device connection, ready for requests; resolves with how to close it. */
+type Connector = (entry: FleetEntry) => Promise<{ close(): Promise<unknown> }>;
+
+/** MQTTS as a device does it: connect, subscribe to its requests. */
+const mqttConnector: Connector = async ({ id, credentials }) => {
+  const client = await connectRaw(platform.node.mqttsUrl, id, credentials);
+  await client.subscribeAsync(`${id}/#`, { qos: 1 });
+  return { close: () => client.endAsync() };
+};
+
+/** AMQPS (0-9-1, EXTERNAL) through the simulator: connect, declare/bind/consume its queue. */
+const amqp091Connector: Connector = async ({ id, credentials }) => {
+  const device = await startDevice({ transport: 'amqp091', url: platform.node.amqpsUrl, deviceId: id, credentials });
+  return { close: () => device.stop() };
+};
+
+/** Connect every device with `connectConcurrency` at a time; connects per second. */
+async function connectAll(fleet: FleetEntry[], connector: Connector, open: { close(): Promise<unknown> }[]): Promise<number> {
   let next = 0;
   const start = performance.now();
   const worker = async () => {
-    while (next < fleet.length) {
-      const { id, credentials } = fleet[next++]!;
-      const client = await connectRaw(platform.node.mqttsUrl, id, credentials);
-      await client.subscribeAsync(`${id}/#`, { qos: 1 });
-      clients.push(client);
-    }
+    while (next < fleet.length) open.push(await connector(fleet[next++]!));
   };
   await Promise.all(Array.from({ length: connectConcurrency }, worker));
   return fleet.length / ((performance.now() - start) / 1000);
@@ -125,26 +141,28 @@ try {
 
   // Connect rate: every first connect asks the server over HTTP (user, vhost, queue, exchange,
   // topic); a reconnect within the cache TTL is answered by the node's auth cache.
-  const fleet: { id: string; credentials: Credentials }[] = [];
-  for (let i = 0; i < deviceCount; i++) {
-    const id = `bench-fleet-${i}`;
-    fleet.push({ id, credentials: await platform.register(id) });
-  }
-  const clients: MqttClient[] = [];
-  const measureConnects = async (label: 'cold' | 'cached') => {
-    const authBefore = platform.authRequests();
-    const cpuBefore = { broker: await processTreeCpuSeconds(platform.node.pid), here: process.cpuUsage() };
-    printMetric(`rabbitmq_connects_per_s_${label}`, await connectAll(platform, fleet, clients), 'conn/s');
-    const here = process.cpuUsage(cpuBefore.here);
-    printMetric(`rabbitmq_broker_cpu_per_connect_ms_${label}`, (((await processTreeCpuSeconds(platform.node.pid)) - cpuBefore.broker) * 1000) / deviceCount, 'ms');
-    // This process is both the devices and the iotcloud server answering the auth requests.
-    printMetric(`rabbitmq_devices_and_server_cpu_per_connect_ms_${label}`, (here.user + here.system) / 1000 / deviceCount, 'ms');
-    printMetric(`rabbitmq_auth_http_requests_per_connect_${label}`, (platform.authRequests() - authBefore) / deviceCount, 'req');
+  const register = async (prefix: string) => {
+    const entries: FleetEntry[] = [];
+    for (let i = 0; i < deviceCount; i++) entries.push({ id: `${prefix}-${i}`, credentials: await platform.register(`${prefix}-${i}`) });
+    return entries;
   };
-  await measureConnects('cold');
-  await Promise.all(clients.splice(0).map((client) => client.endAsync()));
-  await measureConnects('cached');
-  await Promise.all(clients.splice(0).map((client) => client.endAsync()));
+  /** A cold round (every answer asked of the server), then the same devices again within the cache TTL. */
+  const measureConnects = async (prefix: string, fleet: FleetEntry[], connector: Connector) => {
+    const open: { close(): Promise<unknown> }[] = [];
+    for (const label of ['cold', 'cached'] as const) {
+      const authBefore = platform.authRequests();
+      const cpuBefore = { broker: await processTreeCpuSeconds(platform.node.pid), here: process.cpuUsage() };
+      printMetric(`${prefix}_connects_per_s_${label}`, await connectAll(fleet, connector, open), 'conn/s');
+      const here = process.cpuUsage(cpuBefore.here);
+      printMetric(`${prefix}_broker_cpu_per_connect_ms_${label}`, (((await processTreeCpuSeconds(platform.node.pid)) - cpuBefore.broker) * 1000) / deviceCount, 'ms');
+      // This process is both the devices and the iotcloud server answering the auth requests.
+      printMetric(`${prefix}_devices_and_server_cpu_per_connect_ms_${label}`, (here.user + here.system) / 1000 / deviceCount, 'ms');
+      printMetric(`${prefix}_auth_http_requests_per_connect_${label}`, (platform.authRequests() - authBefore) / deviceCount, 'req');
+      await Promise.all(open.splice(0).map((connection) => connection.close()));
+    }
+  };
+  await measureConnects('rabbitmq', await register('bench-fleet'), mqttConnector);
+  await measureConnects('rabbitmq_amqp091', await register('bench-amqp'), amqp091Connector);
 } finally {
   await platform.close();
 }

@@ -279,14 +279,14 @@ class RabbitmqBus implements DeviceBus {
         await channel.close().catch(() => undefined);
       }
     } catch (error) {
-      this.log.warn({ deviceId, queue, err: (error as Error).message }, 'could not bind a device queue to its requests; the device gets no requests until it reconnects');
+      this.log.warn({ deviceId, queue, err: (error as Error).message }, 'could not bind a device queue to its requests; it gets none until a server (re)connects to the broker and binds it');
     }
   }
 
   /**
    * After a (re)connection: an AMQP 1.0 device that declared its queue while no server listened
    * would never be bound (see bindDeviceQueue). Bind every durable device queue that lacks its
-   * binding, on one channel, in order.
+   * binding, one at a time.
    */
   private async bindMissedDeviceQueues(): Promise<void> {
     const live = this.live;

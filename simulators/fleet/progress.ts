@@ -16,7 +16,12 @@ export type RunPhase = FleetProgress['phase'] | 'provisioning';
 
 export interface RunProgress extends Omit<FleetProgress, 'phase'> {
   phase: RunPhase;
+  /** Connections made per second since the previous report (set by ProgressReporter). */
+  connectRatePerSecond?: number;
 }
+
+/** Connections made so far: the ones up now and the ones that ended. */
+const connectionsMade = (progress: RunProgress) => progress.connected + progress.disconnects;
 
 export type StopReason = 'signal' | 'duration' | 'aborted' | 'error';
 
@@ -44,7 +49,7 @@ export function statusLine(progress: RunProgress): string {
     `${(progress.elapsedMs / 1000).toFixed(1)}s ${progress.phase}`,
     `provisioned ${progress.provisioned}/${progress.size}`,
     `connecting ${progress.connecting}`,
-    `connected ${progress.connected}`,
+    progress.connectRatePerSecond === undefined ? `connected ${progress.connected}` : `connected ${progress.connected} (+${progress.connectRatePerSecond}/s)`,
     `failed ${progress.failed}`,
     `answered ${progress.answered}`,
     `protocol errors ${progress.protocolErrors}`,
@@ -85,6 +90,7 @@ const reasonText: Record<StopReason, string> = {
 export class ProgressReporter {
   private timer: NodeJS.Timeout | undefined;
   private lineShown = false;
+  private previous: { elapsedMs: number; connections: number } | undefined;
 
   constructor(
     private readonly sink: ProgressSink,
@@ -97,7 +103,7 @@ export class ProgressReporter {
   }
 
   report(): void {
-    const progress = this.source();
+    const progress = this.withConnectRate(this.source());
     if (this.options.json) {
       this.sink.write(jsonLine('progress', progress));
       return;
@@ -106,6 +112,15 @@ export class ProgressReporter {
     const line = statusLine(progress);
     this.sink.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
     this.lineShown = true;
+  }
+
+  /** The ramp as it happens: connections made per second since the last report. */
+  private withConnectRate(progress: RunProgress): RunProgress {
+    const now = { elapsedMs: progress.elapsedMs, connections: connectionsMade(progress) };
+    const before = this.previous;
+    this.previous = now;
+    if (!before || now.elapsedMs <= before.elapsedMs) return progress;
+    return { ...progress, connectRatePerSecond: Math.round(((now.connections - before.connections) * 1000) / (now.elapsedMs - before.elapsedMs)) };
   }
 
   /** Stop redrawing and print the summary. */

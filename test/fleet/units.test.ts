@@ -89,6 +89,18 @@ describe('progress output', () => {
     expect(written[0]).toBe(`\r\x1b[2K${statusLine(progressSample).slice(0, 39)}…`);
   });
 
+  it('shows connections made per second since the previous report', () => {
+    const samples = [progressSample, { ...progressSample, elapsedMs: 2500, connected: 300, disconnects: 5 }];
+    const written: string[] = [];
+    const reporter = new ProgressReporter({ write: (text) => written.push(text) }, () => samples.shift()!, { json: true, intervalMs: 1000 });
+    reporter.report();
+    reporter.report();
+    const [first, second] = written.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(first).not.toHaveProperty('connectRatePerSecond'); // nothing to compare with yet
+    expect(second).toMatchObject({ connectRatePerSecond: 300 }); // (300 + 5) - (5 + 0) in 1 s
+    expect(statusLine({ ...progressSample, connectRatePerSecond: 42 })).toContain('connected 5 (+42/s)');
+  });
+
   it('JSON lines elsewhere, then a summary line', () => {
     const written: string[] = [];
     const reporter = new ProgressReporter({ write: (text) => written.push(text) }, () => progressSample, { json: true, intervalMs: 1000 });

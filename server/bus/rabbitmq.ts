@@ -253,21 +253,26 @@ class RabbitmqBus implements DeviceBus {
     } else if (message.fields.routingKey === 'connection.closed') {
       this.presence.closed(name, at);
     } else if (message.fields.routingKey === 'queue.created') {
-      void this.bindDeviceQueue(name, headers.user_who_performed_action, headers.auto_delete);
+      this.onQueueCreated(name, headers.user_who_performed_action, headers.auto_delete);
     }
   }
 
   /**
    * An AMQP 1.0 device consumes `/queue/mqtt-subscription-<id>qos1`; RabbitMQ 3.10's plugin
-   * declares that queue but cannot bind it, so requests would never reach it. The server binds
-   * it, for the device that declared its own queue only (the auth backend lets a device declare
-   * no other). Auto-delete queues are MQTT clean sessions, which the MQTT plugin binds itself:
-   * skipping them keeps this off the per-connect path. Binding again is a no-op.
+   * declares that queue but cannot bind it, so requests would never reach it. Bind it when its
+   * own device declared it (the auth backend lets a device declare no other). Auto-delete queues
+   * are MQTT clean sessions, which the MQTT plugin binds itself: skipping them keeps this off
+   * the per-connect path.
    */
-  private async bindDeviceQueue(queue: string, declaredBy: unknown, autoDelete: unknown): Promise<void> {
+  private onQueueCreated(queue: string, declaredBy: unknown, autoDelete: unknown): void {
     const deviceId = deviceOfAmqpQueue(queue);
+    if (deviceId && declaredBy === deviceId && autoDelete !== true) void this.bindDeviceQueue(queue, deviceId);
+  }
+
+  /** Bind a device queue to the device's requests (binding again is a no-op). */
+  private async bindDeviceQueue(queue: string, deviceId: string): Promise<void> {
     const live = this.live;
-    if (!deviceId || declaredBy !== deviceId || autoDelete === true || !live) return;
+    if (!live) return;
     try {
       // Its own channel: a failed bind (the queue went away meanwhile) closes the channel it ran on.
       const channel = await live.model.createChannel();
@@ -285,7 +290,7 @@ class RabbitmqBus implements DeviceBus {
 
   /**
    * After a (re)connection: an AMQP 1.0 device that declared its queue while no server listened
-   * would never be bound (see bindDeviceQueue). Bind every durable device queue that lacks its
+   * would never be bound (see onQueueCreated). Bind every durable device queue that lacks its
    * binding, one at a time.
    */
   private async bindMissedDeviceQueues(): Promise<void> {
@@ -301,7 +306,7 @@ class RabbitmqBus implements DeviceBus {
       });
       if (missing.length === 0 || this.live !== live) return;
       this.log.info({ queues: missing.length }, 'binding device queues declared while no server was connected');
-      for (const { queue, deviceId } of missing) await this.bindDeviceQueue(queue, deviceId, false);
+      for (const { queue, deviceId } of missing) await this.bindDeviceQueue(queue, deviceId);
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'could not check device queue bindings; AMQP 1.0 devices that declared theirs meanwhile get no requests');
     }

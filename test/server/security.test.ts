@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import tls from 'node:tls';
+import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
 import { closed, connectAsDevice, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -57,6 +60,14 @@ describe('device identity and permissions on the embedded broker', () => {
     device.end(true);
   });
 
+  it('offers no TLS session resumption: every connection proves the device key', async () => {
+    const first = await connectOverTls(t.server.mqttUrl, one);
+    expect(first.connack).toBe(0);
+    const second = await connectOverTls(t.server.mqttUrl, one, first.ticket);
+    expect(second.connack).toBe(0);
+    expect(second.resumed).toBe(false);
+  });
+
   it('an unregistered device is disconnected at once and refused afterwards', async () => {
     const three = await alice.registerDevice('three');
     const device = await connectAsDevice(t.server.mqttUrl, three);
@@ -66,6 +77,30 @@ describe('device identity and permissions on the embedded broker', () => {
     await expect(connectAsDevice(t.server.mqttUrl, three)).rejects.toThrow(/Not authorized|Connection refused/i);
   });
 });
+
+/**
+ * One MQTT CONNECT over a bare TLS socket, offering `session` for resumption; returns the CONNACK
+ * code, whether the session was resumed and any session ticket the server sent (a TLS 1.3 server
+ * sends its tickets before its first application data, so they have arrived with the CONNACK).
+ */
+async function connectOverTls(url: string, device: DeviceRegistration, session?: Buffer): Promise<{ connack: number; resumed: boolean; ticket?: Buffer }> {
+  const { hostname, port } = new URL(url);
+  const socket = tls.connect({ host: hostname, port: Number(port), ca: device.rootCa, cert: device.certificate, key: device.privateKey, ...(session ? { session } : {}) });
+  let ticket: Buffer | undefined;
+  socket.on('session', (offered: Buffer) => (ticket = offered));
+  try {
+    await once(socket, 'secureConnect');
+    const resumed = socket.isSessionReused();
+    socket.write(mqttPacket.generate({ cmd: 'connect', clientId: device.deviceId, protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0 }));
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const connack = new Promise<number>((resolve) => parser.on('packet', (packet: mqttPacket.Packet) => packet.cmd === 'connack' && resolve(packet.returnCode ?? -1)));
+    socket.on('data', (data: Buffer) => parser.parse(data));
+    const code = await connack;
+    return { connack: code, resumed, ...(ticket ? { ticket } : {}) };
+  } finally {
+    socket.destroy();
+  }
+}
 
 describe('accounts and tokens', () => {
   let t: TestServer;

@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { SqlClient, SqlEngine, SqlResult } from './sql-client.ts';
+import { withActiveDevicesInMemory } from './active-devices-in-memory.ts';
 import { createSqlStore, type SqlRegistryStore } from './sql-store.ts';
 
 function client(db: PGlite | Transaction): SqlClient {
@@ -24,10 +25,10 @@ export function pgliteEngine(db: PGlite): SqlEngine {
 
 /**
  * Opens a PGlite registry: in memory when `dataDir` is undefined, else persisted there.
- * One process at a time may open a given directory.
+ * One process at a time may open a given directory, so who may connect is kept in memory.
  */
 export async function openPgliteStore(dataDir: string | undefined): Promise<SqlRegistryStore> {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const db = await PGlite.create(dataDir);
-  return createSqlStore(pgliteEngine(db));
+  return withActiveDevicesInMemory(createSqlStore(pgliteEngine(db)));
 }

@@ -52,6 +52,11 @@ export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
     return new Map(rows.map((row) => [row.id, row.cert_fingerprint]));
   }
 
+  async function allActiveFingerprints(): Promise<Map<string, string>> {
+    const { rows } = await engine.query<{ id: string; cert_fingerprint: string }>('SELECT id, cert_fingerprint FROM devices WHERE revoked_at IS NULL');
+    return new Map(rows.map((row) => [row.id, row.cert_fingerprint]));
+  }
+
   async function recordPresence(updates: readonly PresenceUpdate[]): Promise<void> {
     // One statement per batch. Only the newest event per device goes in (UPDATE ... FROM with
     // two rows for one target row would pick either), and an event older than the one already
@@ -174,6 +179,7 @@ export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
     },
 
     activeFingerprints,
+    allActiveFingerprints,
 
     async setDevicePresence(id: string, online: boolean, at: Date): Promise<void> {
       await recordPresence([{ deviceId: id, online, at }]);

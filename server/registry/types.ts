@@ -56,6 +56,8 @@ export interface RegistryStore {
   isDeviceActive(id: string, certFingerprint: string): Promise<boolean>;
   /** Each id's certificate fingerprint, for the registered, unrevoked devices among `ids`. */
   activeFingerprints(ids: readonly string[]): Promise<Map<string, string>>;
+  /** Every registered, unrevoked device's certificate fingerprint, by id. */
+  allActiveFingerprints(): Promise<Map<string, string>>;
   /** Records a connect/disconnect; an event older than the last one recorded is ignored. */
   setDevicePresence(id: string, online: boolean, at: Date): Promise<void>;
   /** Many presence events in one statement (same rules as setDevicePresence). */

@@ -250,6 +250,22 @@ export function defineStoreContract(engine: string, factory: StoreFactory): void
         const active = await store.activeFingerprints([lamp.id, fan.id, gone.id, unknown, lamp.id]);
         expect(Object.fromEntries(active)).toEqual({ [lamp.id]: 'fp-lamp', [fan.id]: 'fp-fan' });
         expect((await store.activeFingerprints([])).size).toBe(0);
+        const all = await store.allActiveFingerprints();
+        expect([all.get(lamp.id), all.get(fan.id), all.has(gone.id), all.has(unknown)]).toEqual(['fp-lamp', 'fp-fan', false, false]);
+      });
+
+      it('a device registered or unregistered after the first certificate check is seen by the next one', async () => {
+        const owner = await newUser();
+        const early = await newDevice(owner.id, 'early', 'fp-early');
+        expect(await store.isDeviceActive(early.id, 'fp-early')).toBe(true);
+
+        const late = await newDevice(owner.id, 'late', 'fp-late');
+        await store.revokeDevice(early.id);
+
+        expect(await store.isDeviceActive(late.id, 'fp-late')).toBe(true);
+        expect(await store.isDeviceActive(late.id, 'fp-early')).toBe(false);
+        expect(await store.isDeviceActive(early.id, 'fp-early')).toBe(false);
+        expect(Object.fromEntries(await store.activeFingerprints([early.id, late.id]))).toEqual({ [late.id]: 'fp-late' });
       });
 
       it('records a batch of presence events: the newest per device wins, older than recorded are ignored', async () => {

@@ -33,7 +33,7 @@ import { openRestTarget, runLoad } from '../harness/index.ts';
 import { Fleet, loadFleetCredentials, openFileLimit, openFileWarning, provisionFleet, saveFleetCredentials, type OpenFileLimit } from '../simulators/fleet/index.ts';
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 import { startBenchStack } from './stack.ts';
-import { jemallocLibrary, jemallocRerunEnv } from '../cli/allocator.ts';
+import { fleetRuntime, jemallocLibrary } from '../cli/fleet-runtime.ts';
 import { IOTCLOUD_BIN, profileArgs } from '../cli/up-process.ts';
 import { brokerStatus } from '../broker/index.ts';
 import { freePorts } from '../test/rabbitmq/platform.ts';
@@ -110,9 +110,12 @@ async function benchEngine(engine: Engine): Promise<void> {
     await saveFleetCredentials(certsDir, credentials);
     const ids = credentials.identities.map((identity) => identity.deviceId);
 
-    const child = spawn(process.execPath, [...profileArgs(), '--import', 'tsx', fileURLToPath(import.meta.url)], {
-      // As `iotcloud fleet` runs: under jemalloc when the system has it (cli/allocator.ts).
-      env: { ...(jemallocRerunEnv('fleet', process.env, jemallocLibrary()) ?? process.env), FLEET_BENCH_CHILD: certsDir },
+    // As `iotcloud fleet --devices N` runs: jemalloc when the system has it, heap sized for N (cli/fleet-runtime.ts).
+    const runtime = fleetRuntime(['node', 'iotcloud', 'fleet', '--devices', String(devices)], process.env, jemallocLibrary(), process.execArgv);
+    if (!runtime) throw new Error('bench:fleet runs the fleet in its own runtime: unset IOTCLOUD_FLEET_RUNTIME');
+    console.log(`# fleet process: ${runtime.nodeArgs.join(' ') || 'the heap size given in NODE_OPTIONS'}`);
+    const child = spawn(process.execPath, [...profileArgs(), ...runtime.nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env: { ...runtime.env, FLEET_BENCH_CHILD: certsDir },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const reports = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();

@@ -5,8 +5,8 @@ import process from 'node:process';
 import { register } from 'tsx/esm/api';
 
 register();
-// `iotcloud fleet` runs itself again under jemalloc when the system has it (see cli/allocator.ts).
-const { rerunUnderJemallocIfUseful } = await import('../cli/allocator.ts');
-const exitCode = await rerunUnderJemallocIfUseful();
+// `iotcloud fleet` runs itself again in a runtime set up for thousands of connections (see cli/fleet-runtime.ts).
+const { rerunInFleetRuntime } = await import('../cli/fleet-runtime.ts');
+const exitCode = await rerunInFleetRuntime();
 if (exitCode === undefined) await import('../cli/main.ts');
 else process.exit(exitCode);

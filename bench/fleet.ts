@@ -8,7 +8,10 @@
  *
  *   provision_per_s             devices registered through the REST API per second (certificates issued)
  *   prepare_per_s               devices whose TLS context the fleet builds per second, before its ramp
+ *   tls_ceiling_handshakes_per_s (embedded) bare mutual-TLS handshakes/s between two processes just
+ *                               before the ramp: this machine's ceiling for connects (bench/tls-ceiling.ts)
  *   connects_per_s              devices connected per second, from saved credentials (no provisioning)
+ *   connects_of_tls_ceiling_pct (embedded) connects_per_s as a share of that ceiling
  *   memory_per_device_kb        fleet process RSS growth / devices, after GC
  *   *_cpu_per_connect_ms        CPU per connect of the fleet, the server and (RabbitMQ) the node
  *   broker_memory_per_device_kb the RabbitMQ node's memory growth / devices
@@ -33,6 +36,7 @@ import { openRestTarget, runLoad } from '../harness/index.ts';
 import { Fleet, loadFleetCredentials, openFileLimit, openFileWarning, provisionFleet, saveFleetCredentials, type OpenFileLimit } from '../simulators/fleet/index.ts';
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 import { startBenchStack } from './stack.ts';
+import { measureTlsCeiling } from './tls-ceiling.ts';
 import { fleetRuntime, jemallocLibrary } from '../cli/fleet-runtime.ts';
 import { IOTCLOUD_BIN, profileArgs } from '../cli/up-process.ts';
 import { brokerStatus } from '../broker/index.ts';
@@ -110,6 +114,10 @@ async function benchEngine(engine: Engine): Promise<void> {
     await saveFleetCredentials(certsDir, credentials);
     const ids = credentials.identities.map((identity) => identity.deviceId);
 
+    // The machine's bare TLS handshake rate just before the ramp, to read the connect rate against.
+    const tlsCeiling = engine === 'embedded' ? await measureTlsCeiling() : undefined;
+    if (tlsCeiling) metric('tls_ceiling_handshakes_per_s', tlsCeiling.handshakesPerSecond, 'handshakes/s');
+
     // As `iotcloud fleet --devices N` runs: jemalloc when the system has it, heap sized for N (cli/fleet-runtime.ts).
     const runtime = fleetRuntime(['node', 'iotcloud', 'fleet', '--devices', String(devices)], process.env, jemallocLibrary(), process.execArgv);
     if (!runtime) throw new Error('bench:fleet runs the fleet in its own runtime: unset IOTCLOUD_FLEET_RUNTIME');
@@ -134,8 +142,11 @@ async function benchEngine(engine: Engine): Promise<void> {
     const connected = await next('connected');
     const serverCpu = (await processTreeCpuSeconds(stack.up.child.pid!)) - cpuBefore.server;
     metric('prepare_per_s', connected.devices / (connected.prepareMs / 1000), 'devices/s');
-    if (connected.rampMs !== null) metric('connects_per_s', connected.devices / (connected.rampMs / 1000), 'devices/s');
-    else console.log(`# not every device connected: ${connected.connected} of ${connected.devices}`);
+    if (connected.rampMs !== null) {
+      const connectsPerS = connected.devices / (connected.rampMs / 1000);
+      metric('connects_per_s', connectsPerS, 'devices/s');
+      if (tlsCeiling) metric('connects_of_tls_ceiling_pct', (100 * connectsPerS) / tlsCeiling.handshakesPerSecond, '%');
+    } else console.log(`# not every device connected: ${connected.connected} of ${connected.devices}`);
     console.log(`# fleet process allocator: ${connected.allocator} malloc`);
     metric('memory_per_device_kb', connected.rssDeltaBytes / connected.devices / 1024, 'KB');
     metric('heap_per_device_kb', connected.heapDeltaBytes / connected.devices / 1024, 'KB');

@@ -7,10 +7,12 @@
  *   jemalloc packs them: measured 69 -> 55 KB of RSS per device connection.
  *   IOTCLOUD_ALLOCATOR=system keeps glibc's malloc.
  * - V8's old generation sized for the fleet from the start (`--initial-old-space-size`). A fleet
- *   ramping up grows its heap by ~23 KB a device; with V8's default start size every few hundred
- *   devices triggered another full mark over the whole growing heap, on helper threads taking a
- *   third of the fleet's CPU. Measured on 10,000 MQTTS devices: 3.7-4.0 -> 2.6-2.8 ms CPU per
- *   connect, 250-270 -> 340-375 connects/s (bench/fleet.ts). Memory after a GC is unchanged.
+ *   ramping up grows its heap by ~23 KB a device, and V8's concurrent marking threads took about
+ *   a fifth of its CPU. Measured A/B on 10,000 MQTTS devices, alternating, 4 pairs: fleet CPU per
+ *   connect 2.5-3.5 ms (mean 2.9) with the flag vs 3.0-3.5 ms (mean 3.25) without; connects/s
+ *   270-383 (mean 337) vs 273-316 (mean 298); memory after a GC unchanged. GC traces still show a
+ *   full mark about every 10 MB of growth either way (25 vs 30 in a ramp): V8 starts them for
+ *   reasons other than the old-space limit, so more is likely to be had here.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

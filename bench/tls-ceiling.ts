@@ -1,0 +1,116 @@
+/**
+ * The ceiling for device connects on this machine, now: bare mutual-TLS handshakes between two Node
+ * processes — ECDSA P-256 certificates from our CA, no session tickets, as between a fleet and the
+ * embedded broker — with nothing else on the connection (no MQTT, no registry). Connects/s of a
+ * fleet are read against it: the 2-core machines these benchmarks run on differ by 2x in it.
+ *
+ * `npm run bench:tls` prints it alone; bench:fleet prints it next to its connect rate.
+ *   tls_handshakes_per_s          handshakes/s, FLEET_CONCURRENCY-like 50 in flight
+ *   tls_client_cpu_per_handshake_ms / tls_server_cpu_per_handshake_ms
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { constants as cryptoConstants } from 'node:crypto';
+import { once } from 'node:events';
+import tls from 'node:tls';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createEphemeralCertificateAuthority } from '../certs/index.ts';
+import { printMetric } from './report.ts';
+
+export interface TlsCeiling {
+  handshakesPerSecond: number;
+  clientCpuMs: number;
+  serverCpuMs: number;
+}
+
+interface ServerMaterial {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/** Messages between this process and the handshake server child. */
+type FromServer = { port: number } | { cpuMs: number };
+
+const SERVER_ROLE = 'IOTCLOUD_TLS_CEILING_SERVER';
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** The child: accepts mutual-TLS connections and closes each once its handshake is done. */
+function serveHandshakes(): void {
+  process.once('message', (material: ServerMaterial) => {
+    const server = tls.createServer(
+      { ca: material.caPem, cert: material.certPem, key: material.keyPem, requestCert: true, rejectUnauthorized: true, secureOptions: cryptoConstants.SSL_OP_NO_TICKET },
+      (socket) => {
+        socket.on('error', () => undefined);
+        socket.end();
+      },
+    );
+    server.on('tlsClientError', () => undefined);
+    server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port } satisfies FromServer));
+    process.on('message', () => process.send!({ cpuMs: cpuMs() } satisfies FromServer));
+    process.on('disconnect', () => process.exit(0));
+  });
+}
+
+function ask<T extends FromServer>(child: ChildProcess, message: unknown, has: keyof T): Promise<T> {
+  return new Promise((resolve) => {
+    const listener = (reply: FromServer) => {
+      if (has in reply) {
+        child.off('message', listener);
+        resolve(reply as T);
+      }
+    };
+    child.on('message', listener);
+    child.send(message as object);
+  });
+}
+
+export async function measureTlsCeiling(handshakes = 3000, concurrency = 50): Promise<TlsCeiling> {
+  const ca = await createEphemeralCertificateAuthority();
+  const server = await ca.issueServerCertificate(['127.0.0.1']);
+  const device = await ca.issueDeviceCertificate('tls-ceiling');
+  const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, [SERVER_ROLE]: '1' }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const { port } = await ask<{ port: number }>(child, { caPem: ca.rootCertPem, certPem: server.certPem, keyPem: server.keyPem } satisfies ServerMaterial, 'port');
+    const context = tls.createSecureContext({ ca: ca.rootCertPem, cert: device.certPem, key: device.keyPem });
+    const handshake = () =>
+      new Promise<void>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, secureContext: context }, () => socket.end());
+        socket.once('error', reject);
+        socket.once('close', () => resolve());
+      });
+    const run = async (count: number) => {
+      let started = 0;
+      const lane = async () => {
+        while (started < count) {
+          started++;
+          await handshake();
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, lane));
+    };
+    await run(Math.min(300, handshakes)); // warm up both processes' code paths
+    const serverBefore = (await ask<{ cpuMs: number }>(child, 'cpu', 'cpuMs')).cpuMs;
+    const clientBefore = cpuMs();
+    const start = performance.now();
+    await run(handshakes);
+    const seconds = (performance.now() - start) / 1000;
+    const clientCpu = cpuMs() - clientBefore;
+    const serverCpu = (await ask<{ cpuMs: number }>(child, 'cpu', 'cpuMs')).cpuMs - serverBefore;
+    return { handshakesPerSecond: handshakes / seconds, clientCpuMs: clientCpu / handshakes, serverCpuMs: serverCpu / handshakes };
+  } finally {
+    child.disconnect();
+    await once(child, 'exit');
+  }
+}
+
+if (process.env[SERVER_ROLE]) serveHandshakes();
+else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const ceiling = await measureTlsCeiling();
+  printMetric('tls_handshakes_per_s', ceiling.handshakesPerSecond, 'handshakes/s');
+  printMetric('tls_client_cpu_per_handshake_ms', ceiling.clientCpuMs, 'ms');
+  printMetric('tls_server_cpu_per_handshake_ms', ceiling.serverCpuMs, 'ms');
+}

@@ -8,7 +8,11 @@ import { Batcher, type BatcherOptions } from './batcher.ts';
 import type { DeviceAuthority, PresenceEvent } from './bus/device-bus.ts';
 import type { RegistryStore } from './registry/types.ts';
 
-/** A CONNECT waits at most 2 ms for company, and only during a burst of them. */
+/**
+ * A CONNECT waits at most 2 ms for company, and only while a batch is in flight: with PostgreSQL.
+ * A PGlite store answers from memory (registry/active-devices-in-memory.ts), so its batches end
+ * at once and nothing waits.
+ */
 const CERTIFICATE_CHECKS: BatcherOptions = { lingerMs: 2, lingerOnlyWhenBusy: true };
 /**
  * Presence is history (who is online right now comes from the bus), so it may wait a quarter of a

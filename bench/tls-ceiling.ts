@@ -8,13 +8,13 @@
  *   tls_handshakes_per_s          handshakes/s, FLEET_CONCURRENCY-like 50 in flight
  *   tls_client_cpu_per_handshake_ms / tls_server_cpu_per_handshake_ms
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { constants as cryptoConstants } from 'node:crypto';
 import { once } from 'node:events';
 import tls from 'node:tls';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createEphemeralCertificateAuthority } from '../certs/index.ts';
-import { printMetric } from './report.ts';
+import { printMetric, processTreeCpuSeconds } from './report.ts';
 
 export interface TlsCeiling {
   handshakesPerSecond: number;
@@ -27,9 +27,6 @@ interface ServerMaterial {
   certPem: string;
   keyPem: string;
 }
-
-/** Messages between this process and the handshake server child. */
-type FromServer = { port: number } | { cpuMs: number };
 
 const SERVER_ROLE = 'IOTCLOUD_TLS_CEILING_SERVER';
 
@@ -49,22 +46,8 @@ function serveHandshakes(): void {
       },
     );
     server.on('tlsClientError', () => undefined);
-    server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port } satisfies FromServer));
-    process.on('message', () => process.send!({ cpuMs: cpuMs() } satisfies FromServer));
+    server.listen(0, '127.0.0.1', () => process.send!((server.address() as { port: number }).port));
     process.on('disconnect', () => process.exit(0));
-  });
-}
-
-function ask<T extends FromServer>(child: ChildProcess, message: unknown, has: keyof T): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (reply: FromServer) => {
-      if (has in reply) {
-        child.off('message', listener);
-        resolve(reply as T);
-      }
-    };
-    child.on('message', listener);
-    child.send(message as object);
   });
 }
 
@@ -74,7 +57,8 @@ export async function measureTlsCeiling(handshakes = 3000, concurrency = 50): Pr
   const device = await ca.issueDeviceCertificate('tls-ceiling');
   const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, [SERVER_ROLE]: '1' }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    const { port } = await ask<{ port: number }>(child, { caPem: ca.rootCertPem, certPem: server.certPem, keyPem: server.keyPem } satisfies ServerMaterial, 'port');
+    child.send({ caPem: ca.rootCertPem, certPem: server.certPem, keyPem: server.keyPem } satisfies ServerMaterial);
+    const [port] = (await once(child, 'message')) as [number];
     const context = tls.createSecureContext({ ca: ca.rootCertPem, cert: device.certPem, key: device.keyPem });
     const handshake = () =>
       new Promise<void>((resolve, reject) => {
@@ -93,14 +77,14 @@ export async function measureTlsCeiling(handshakes = 3000, concurrency = 50): Pr
       await Promise.all(Array.from({ length: concurrency }, lane));
     };
     await run(Math.min(300, handshakes)); // warm up both processes' code paths
-    const serverBefore = (await ask<{ cpuMs: number }>(child, 'cpu', 'cpuMs')).cpuMs;
+    const serverBefore = await processTreeCpuSeconds(child.pid!);
     const clientBefore = cpuMs();
     const start = performance.now();
     await run(handshakes);
     const seconds = (performance.now() - start) / 1000;
     const clientCpu = cpuMs() - clientBefore;
-    const serverCpu = (await ask<{ cpuMs: number }>(child, 'cpu', 'cpuMs')).cpuMs - serverBefore;
-    return { handshakesPerSecond: handshakes / seconds, clientCpuMs: clientCpu / handshakes, serverCpuMs: serverCpu / handshakes };
+    const serverCpuMs = ((await processTreeCpuSeconds(child.pid!)) - serverBefore) * 1000;
+    return { handshakesPerSecond: handshakes / seconds, clientCpuMs: clientCpu / handshakes, serverCpuMs: serverCpuMs / handshakes };
   } finally {
     child.disconnect();
     await once(child, 'exit');

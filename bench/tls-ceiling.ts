@@ -1,7 +1,8 @@
 /**
  * The ceiling for device connects on this machine, now: bare mutual-TLS handshakes between two Node
- * processes — ECDSA P-256 certificates from our CA, no session tickets, as between a fleet and the
- * embedded broker — with nothing else on the connection (no MQTT, no registry). Connects/s of a
+ * processes — ECDSA P-256 certificates from our CA, no session tickets, explicit chains and the
+ * devices' own TLS context and host-name check, as between a fleet and the embedded broker — with
+ * nothing else on the connection (no MQTT, no registry). Connects/s of a
  * fleet are read against it: the 2-core machines these benchmarks run on differ by 2x in it.
  *
  * `npm run bench:tls` prints it alone; bench:fleet prints it next to its connect rate.
@@ -13,7 +14,8 @@ import { constants as cryptoConstants } from 'node:crypto';
 import { once } from 'node:events';
 import tls from 'node:tls';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createEphemeralCertificateAuthority } from '../certs/index.ts';
+import { createEphemeralCertificateAuthority, presentedChainPem } from '../certs/index.ts';
+import { checkServerNameOnLeafOnly, deviceTlsContext } from '../simulators/transports/connection.ts';
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 
 export interface TlsCeiling {
@@ -39,7 +41,7 @@ function cpuMs(): number {
 function serveHandshakes(): void {
   process.once('message', (material: ServerMaterial) => {
     const server = tls.createServer(
-      { ca: material.caPem, cert: material.certPem, key: material.keyPem, requestCert: true, rejectUnauthorized: true, secureOptions: cryptoConstants.SSL_OP_NO_TICKET },
+      { ca: material.caPem, cert: presentedChainPem(material.certPem, material.caPem), key: material.keyPem, requestCert: true, rejectUnauthorized: true, secureOptions: cryptoConstants.SSL_OP_NO_TICKET },
       (socket) => {
         socket.on('error', () => undefined);
         socket.end();
@@ -59,10 +61,11 @@ export async function measureTlsCeiling(handshakes = 3000, concurrency = 50): Pr
   try {
     child.send({ caPem: ca.rootCertPem, certPem: server.certPem, keyPem: server.keyPem } satisfies ServerMaterial);
     const [port] = (await once(child, 'message')) as [number];
-    const context = tls.createSecureContext({ ca: ca.rootCertPem, cert: device.certPem, key: device.keyPem });
+    const context = deviceTlsContext({ caPem: ca.rootCertPem, certPem: device.certPem, keyPem: device.keyPem });
     const handshake = () =>
       new Promise<void>((resolve, reject) => {
         const socket = tls.connect({ host: '127.0.0.1', port, secureContext: context }, () => socket.end());
+        checkServerNameOnLeafOnly(socket);
         socket.once('error', reject);
         socket.once('close', () => resolve());
       });

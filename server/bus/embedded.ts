@@ -12,6 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
+import { presentedChainPem } from '../../certs/index.ts';
 import {
   decodeResponse,
   encodeRequest,
@@ -130,7 +131,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
   const server = tls.createServer(
     {
       ca: options.tls.caPem,
-      cert: options.tls.certPem,
+      cert: presentedChainPem(options.tls.certPem, options.tls.caPem),
       key: options.tls.keyPem,
       requestCert: true,
       rejectUnauthorized: true,

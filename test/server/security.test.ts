@@ -1,8 +1,9 @@
 import { once } from 'node:events';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
+import { createEphemeralCertificateAuthority, loadOrCreateCertificateAuthority } from '../../certs/index.ts';
 import { closed, connectAsDevice, startTestServer, type TestServer } from '../helpers/server.ts';
 import type { RestClient, DeviceRegistration } from '../../cli/rest-client.ts';
 
@@ -34,6 +35,20 @@ describe('device identity and permissions on the embedded broker', () => {
     const foreign = await createEphemeralCertificateAuthority({ commonName: 'foreign' });
     const forged = await foreign.issueDeviceCertificate(one.deviceId);
     await expect(connectAsDevice(t.server.mqttUrl, { ...one, certificate: forged.certPem, privateKey: forged.keyPem })).rejects.toThrow();
+  });
+
+  it('refuses a certificate from the platform CA whose CN is not a device id', async () => {
+    const ca = await loadOrCreateCertificateAuthority(join(t.dataDir, 'ca'));
+    const service = await ca.issueServiceCertificate('_not-a-device');
+    await expect(connectAsDevice(t.server.mqttUrl, { ...one, certificate: service.certPem, privateKey: service.keyPem })).rejects.toThrow(/Not authorized|Connection refused/i);
+  });
+
+  it('refuses a certificate from the platform CA for a device id that was registered with another', async () => {
+    const ca = await loadOrCreateCertificateAuthority(join(t.dataDir, 'ca'));
+    const reissued = await ca.issueDeviceCertificate(one.deviceId);
+    await expect(connectAsDevice(t.server.mqttUrl, { ...one, certificate: reissued.certPem, privateKey: reissued.keyPem })).rejects.toThrow(/Not authorized|Connection refused/i);
+    const device = await connectAsDevice(t.server.mqttUrl, one); // the registered one still may
+    device.end(true);
   });
 
   it('refuses a client without a certificate', async () => {

@@ -37,7 +37,7 @@ import { Fleet, loadFleetCredentials, openFileLimit, openFileWarning, provisionF
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 import { startBenchStack } from './stack.ts';
 import { measureTlsCeiling } from './tls-ceiling.ts';
-import { fleetRuntime, jemallocLibrary } from '../cli/fleet-runtime.ts';
+import { commandRuntime, jemallocLibrary } from '../cli/runtime.ts';
 import { IOTCLOUD_BIN, profileArgs } from '../cli/up-process.ts';
 import { brokerStatus } from '../broker/index.ts';
 import { freePorts } from '../test/rabbitmq/platform.ts';
@@ -118,9 +118,9 @@ async function benchEngine(engine: Engine): Promise<void> {
     const tlsCeiling = engine === 'embedded' ? await measureTlsCeiling() : undefined;
     if (tlsCeiling) metric('tls_ceiling_handshakes_per_s', tlsCeiling.handshakesPerSecond, 'handshakes/s');
 
-    // As `iotcloud fleet --devices N` runs: jemalloc when the system has it, heap sized for N (cli/fleet-runtime.ts).
-    const runtime = fleetRuntime(['node', 'iotcloud', 'fleet', '--devices', String(devices)], process.env, jemallocLibrary(), process.execArgv);
-    if (!runtime) throw new Error('bench:fleet runs the fleet in its own runtime: unset IOTCLOUD_FLEET_RUNTIME');
+    // As `iotcloud fleet --devices N` runs: jemalloc when the system has it, heap sized for N (cli/runtime.ts).
+    const runtime = commandRuntime(['node', 'iotcloud', 'fleet', '--devices', String(devices)], process.env, jemallocLibrary(), process.execArgv);
+    if (!runtime) throw new Error('bench:fleet runs the fleet in its own runtime: unset IOTCLOUD_RUNTIME');
     console.log(`# fleet process: ${runtime.nodeArgs.join(' ') || 'the heap size given in NODE_OPTIONS'}`);
     const child = spawn(process.execPath, [...profileArgs(), ...runtime.nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url)], {
       env: { ...runtime.env, FLEET_BENCH_CHILD: certsDir },

@@ -5,8 +5,11 @@ import process from 'node:process';
 import { register } from 'tsx/esm/api';
 
 register();
-// `iotcloud fleet` runs itself again in a runtime set up for thousands of connections (see cli/fleet-runtime.ts).
-const { rerunInFleetRuntime } = await import('../cli/fleet-runtime.ts');
-const exitCode = await rerunInFleetRuntime();
-if (exitCode === undefined) await import('../cli/main.ts');
-else process.exit(exitCode);
+// `iotcloud up` and `iotcloud fleet` run themselves again in a runtime set up for thousands of
+// connections (see cli/runtime.ts).
+const { followFirstRun, rerunInCommandRuntime } = await import('../cli/runtime.ts');
+const exitCode = await rerunInCommandRuntime();
+if (exitCode === undefined) {
+  followFirstRun();
+  await import('../cli/main.ts');
+} else process.exit(exitCode);

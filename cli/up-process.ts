@@ -17,6 +17,8 @@ export interface UpProcess {
   /** With `--service-port`: the service.json the harness logs in with. */
   serviceCredentialsPath?: string;
   child: ChildProcess;
+  /** The server's own process: the banner's pid (`child` may be the first run, cli/runtime.ts). */
+  serverPid: number;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
   /** SIGTERM (or the given signal) and wait for exit; resolves with the exit code. */
@@ -58,6 +60,7 @@ export async function spawnUp(args: string[], options: { timeoutMs?: number; env
     rootCaPem: await readFile(caCertPath, 'utf8'),
     ...(service ? { serviceCredentialsPath: service[1]! } : {}),
     child,
+    serverPid: Number(/^\s*process\s+pid (\d+)/m.exec(banner)?.[1] ?? child.pid),
     output: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode;

@@ -25,6 +25,7 @@ export {
   type TransportName,
 } from './device.ts';
 export { credentialFilesIn, loadCredentials, runSingleDevice, untilStopped, type CredentialFiles, type SingleDeviceOptions } from './cli.ts';
+export { currentAllocator, type Allocator } from './fleet/allocator.ts';
 export {
   Backoff,
   ReconnectingConnection,

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { startServer, type RunningServer } from '../../server/server.ts';
-import { untilStopped } from '../../simulators/index.ts';
+import { currentAllocator, untilStopped } from '../../simulators/index.ts';
 import { engineSetup } from '../engine.ts';
 import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
 
@@ -26,5 +26,6 @@ export function printServer(server: RunningServer): void {
   root CA    ${server.caCertPath}${server.service ? `\n  service    ${server.service.url}   (loopback, for the harness; credentials ${server.service.credentialsPath})` : ''}
   bus        ${server.config.busEngine === 'rabbitmq' ? `RabbitMQ (${server.config.rabbitmq!.url})` : 'embedded'}
   data       ${server.config.databaseUrl ? 'PostgreSQL' : server.config.dataDir}
+  process    pid ${process.pid}, ${currentAllocator()} malloc
 Press Ctrl+C to stop.`);
 }

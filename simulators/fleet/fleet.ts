@@ -91,7 +91,7 @@ export interface FleetProgress {
   late: number;
   sendFailures: number;
   rssBytes: number;
-  /** The malloc under the fleet: 'jemalloc' when `iotcloud fleet` found it (see cli/allocator.ts). */
+  /** The malloc under the fleet: 'jemalloc' when `iotcloud fleet` found it (see cli/runtime.ts). */
   allocator: Allocator;
   heapUsedBytes: number;
   /** Most frequent errors (connect failures, reconnection attempts, unsent answers). */

@@ -104,7 +104,7 @@ async function benchEngine(engine: Engine): Promise<void> {
     } else {
       stack = await startBenchStack({ dataDir });
     }
-    const limits = { server: await openFileLimit(stack.up.child.pid!), fleet: await openFileLimit() };
+    const limits = { server: await openFileLimit(stack.up.serverPid), fleet: await openFileLimit() };
     console.log(`# ${engine} broker: fleet of ${devices} MQTTS devices, hold ${holdS} s; server: ${limitText(limits.server)}; fleet: ${limitText(limits.fleet)}`);
     for (const warning of [openFileWarning(limits.server, devices, 'the server'), openFileWarning(limits.fleet, devices, 'the fleet')]) if (warning) console.log(`# warning: ${warning}`);
 

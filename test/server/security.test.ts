@@ -83,6 +83,12 @@ describe('device identity and permissions on the embedded broker', () => {
     expect(second.resumed).toBe(false);
   });
 
+  it("chooses AES-128-GCM with SHA-256 for TLS 1.3, whatever the device's (Node's) own order", async () => {
+    const connection = await connectOverTls(t.server.mqttUrl, one);
+    expect(connection.connack).toBe(0);
+    expect(connection.cipher).toBe('TLS_AES_128_GCM_SHA256');
+  });
+
   it('an unregistered device is disconnected at once and refused afterwards', async () => {
     const three = await alice.registerDevice('three');
     const device = await connectAsDevice(t.server.mqttUrl, three);
@@ -95,10 +101,10 @@ describe('device identity and permissions on the embedded broker', () => {
 
 /**
  * One MQTT CONNECT over a bare TLS socket, offering `session` for resumption; returns the CONNACK
- * code, whether the session was resumed and any session ticket the server sent (a TLS 1.3 server
+ * code, whether the session was resumed, the cipher suite and any session ticket the server sent (a TLS 1.3 server
  * sends its tickets before its first application data, so they have arrived with the CONNACK).
  */
-async function connectOverTls(url: string, device: DeviceRegistration, session?: Buffer): Promise<{ connack: number; resumed: boolean; ticket?: Buffer }> {
+async function connectOverTls(url: string, device: DeviceRegistration, session?: Buffer): Promise<{ connack: number; resumed: boolean; cipher: string; ticket?: Buffer }> {
   const { hostname, port } = new URL(url);
   const socket = tls.connect({ host: hostname, port: Number(port), ca: device.rootCa, cert: device.certificate, key: device.privateKey, ...(session ? { session } : {}) });
   let ticket: Buffer | undefined;
@@ -111,7 +117,7 @@ async function connectOverTls(url: string, device: DeviceRegistration, session?:
     const connack = new Promise<number>((resolve) => parser.on('packet', (packet: mqttPacket.Packet) => packet.cmd === 'connack' && resolve(packet.returnCode ?? -1)));
     socket.on('data', (data: Buffer) => parser.parse(data));
     const code = await connack;
-    return { connack: code, resumed, ...(ticket ? { ticket } : {}) };
+    return { connack: code, resumed, cipher: socket.getCipher().name, ...(ticket ? { ticket } : {}) };
   } finally {
     socket.destroy();
   }

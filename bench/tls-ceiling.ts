@@ -1,8 +1,9 @@
 /**
  * The ceiling for device connects on this machine, now: bare mutual-TLS handshakes between two Node
- * processes — ECDSA P-256 certificates from our CA, no session tickets, explicit chains and the
- * devices' own TLS context and host-name check, as between a fleet and the embedded broker — with
- * nothing else on the connection (no MQTT, no registry). Connects/s of a
+ * processes — ECDSA P-256 certificates from our CA, the embedded broker's listener settings
+ * (server/bus/device-listener-tls.ts) and the devices' own TLS context and host-name check, as
+ * between a fleet and the embedded broker — with nothing else on the connection (no MQTT, no
+ * registry). Connects/s of a
  * fleet are read against it: the 2-core machines these benchmarks run on differ by 2x in it.
  *
  * `npm run bench:tls` prints it alone; bench:fleet prints it next to its connect rate.
@@ -10,11 +11,11 @@
  *   tls_client_cpu_per_handshake_ms / tls_server_cpu_per_handshake_ms
  */
 import { fork } from 'node:child_process';
-import { constants as cryptoConstants } from 'node:crypto';
 import { once } from 'node:events';
 import tls from 'node:tls';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createEphemeralCertificateAuthority, presentedChainPem } from '../certs/index.ts';
+import { createEphemeralCertificateAuthority } from '../certs/index.ts';
+import { deviceListenerTlsOptions, type DeviceListenerTlsMaterial } from '../server/bus/device-listener-tls.ts';
 import { checkServerNameOnLeafOnly, deviceTlsContext } from '../simulators/transports/connection.ts';
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 
@@ -24,11 +25,6 @@ export interface TlsCeiling {
   serverCpuMs: number;
 }
 
-interface ServerMaterial {
-  caPem: string;
-  certPem: string;
-  keyPem: string;
-}
 
 const SERVER_ROLE = 'IOTCLOUD_TLS_CEILING_SERVER';
 
@@ -39,9 +35,9 @@ function cpuMs(): number {
 
 /** The child: accepts mutual-TLS connections and closes each once its handshake is done. */
 function serveHandshakes(): void {
-  process.once('message', (material: ServerMaterial) => {
+  process.once('message', (material: DeviceListenerTlsMaterial) => {
     const server = tls.createServer(
-      { ca: material.caPem, cert: presentedChainPem(material.certPem, material.caPem), key: material.keyPem, requestCert: true, rejectUnauthorized: true, secureOptions: cryptoConstants.SSL_OP_NO_TICKET },
+      deviceListenerTlsOptions(material),
       (socket) => {
         socket.on('error', () => undefined);
         socket.end();
@@ -59,7 +55,7 @@ export async function measureTlsCeiling(handshakes = 3000, concurrency = 50): Pr
   const device = await ca.issueDeviceCertificate('tls-ceiling');
   const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, [SERVER_ROLE]: '1' }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    child.send({ caPem: ca.rootCertPem, certPem: server.certPem, keyPem: server.keyPem } satisfies ServerMaterial);
+    child.send({ caPem: ca.rootCertPem, certPem: server.certPem, keyPem: server.keyPem } satisfies DeviceListenerTlsMaterial);
     const [port] = (await once(child, 'message')) as [number];
     const context = deviceTlsContext({ caPem: ca.rootCertPem, certPem: device.certPem, keyPem: device.keyPem });
     const handshake = () =>

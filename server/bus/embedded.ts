@@ -7,12 +7,11 @@
  * subscribe only under `<its id>/` and publish only `server/<its id>/<command>`.
  */
 import { once } from 'node:events';
-import { constants as cryptoConstants, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
-import { presentedChainPem } from '../../certs/index.ts';
 import {
   decodeResponse,
   encodeRequest,
@@ -24,14 +23,7 @@ import {
   type CommandOutcome,
 } from '../../firmware-protocol/index.ts';
 import type { BusCounters, DeviceAuthority, DeviceBus, PresenceEvent } from './device-bus.ts';
-
-/**
- * Node's cipher order with TLS 1.3's AES-128-GCM-SHA256 first, chosen by the server. Its key
- * schedule hashes with SHA-256, which x86 (SHA-NI) and the crypto engines of MCU TLS stacks do in
- * hardware; the default AES-256-GCM-SHA384 was ~2% of each side's CPU per handshake here in
- * SHA-512 code alone. AES-128-GCM is TLS 1.3's mandatory suite.
- */
-const DEVICE_CIPHERS = ['TLS_AES_128_GCM_SHA256', ...tls.DEFAULT_CIPHERS.split(':').filter((name) => name !== 'TLS_AES_128_GCM_SHA256')].join(':');
+import { deviceListenerTlsOptions } from './device-listener-tls.ts';
 
 export interface EmbeddedBusOptions {
   host: string;
@@ -137,20 +129,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
   await new Promise<void>((resolve) => broker.subscribe(serverSubscription('mqtt'), deliverAnswer, resolve));
 
   const server = tls.createServer(
-    {
-      ca: options.tls.caPem,
-      cert: presentedChainPem(options.tls.certPem, options.tls.caPem),
-      key: options.tls.keyPem,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-      // No session tickets: a device proves its key on every connection (resumption would skip
-      // the certificate), and issuing two tickets per handshake was ~0.4 ms of server CPU each
-      // CONNECT, a quarter of its TLS cost (bench/fleet.ts).
-      secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
-      ciphers: DEVICE_CIPHERS,
-      honorCipherOrder: true,
-    },
+    deviceListenerTlsOptions(options.tls),
     (socket) => {
       socket.setNoDelay(true); // one small answer per command: Nagle would add ~40 ms to each round trip
       broker.handle(socket);

@@ -25,7 +25,6 @@ export interface TlsCeiling {
   serverCpuMs: number;
 }
 
-
 const SERVER_ROLE = 'IOTCLOUD_TLS_CEILING_SERVER';
 
 function cpuMs(): number {

@@ -31,6 +31,10 @@ export function mqttTransport(options: MqttTransportOptions): TransportBinding {
     resubscribe: false,
     // One shared no-op instead of a `debug` logger per client: ~2 KB of heap per device in a fleet.
     log: ignoreLog,
+    // Where to connect as options, not a URL string: MQTT.js would parse the URL on every connect
+    // and merge it into options it then `delete`s from, leaving each client's options object in
+    // V8's slow dictionary mode (1.6 KB a device in a fleet's heap).
+    ...brokerAddress(url, tls),
     ...(tls
       ? {
           rejectUnauthorized: true,
@@ -42,49 +46,48 @@ export function mqttTransport(options: MqttTransportOptions): TransportBinding {
     topicStyle: 'mqtt',
     // The TLS context is built at the first connection, not here: constructing a device checks
     // its options and connects nothing.
-    open: (handlers) => openSession(options.url, tls ? { ...clientOptions, secureContext: deviceTlsContext(options.credentials!) } : clientOptions, options.deviceId, handlers),
+    open(handlers) {
+      return openSession(url.href, tls ? { ...clientOptions, secureContext: deviceTlsContext(options.credentials!) } : clientOptions, options.deviceId, handlers);
+    },
   };
 }
 
+/** The broker's address as MQTT.js options; user and password too if the URL carries them. */
+function brokerAddress(url: URL, tls: boolean): Pick<IClientOptions, 'protocol' | 'host' | 'port' | 'username' | 'password'> {
+  return {
+    protocol: tls ? 'mqtts' : 'mqtt',
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : tls ? 8883 : 1883,
+    ...(url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : {}),
+  };
+}
+
+/** `url` only names the broker in error messages: `clientOptions` says where to connect. */
 function openSession(url: string, clientOptions: IClientOptions & { secureContext?: SecureContext }, deviceId: string, handlers: SessionHandlers): Promise<Session> {
   return new Promise((resolve, reject) => {
-    const client = connect(url, clientOptions);
+    const client = connect({ ...clientOptions });
     if (clientOptions.secureContext) checkServerNameOnLeafOnly(client.stream as TLSSocket);
     let connected = false;
-    let ending = false;
     let lastError: Error | undefined;
-    // MQTT.js keeps QoS 1 work for a reconnection that never comes (each attempt is a new
-    // client), so work in flight is failed here when the connection closes.
-    const inflight = new Set<(error: Error) => void>();
-    const guard = <T>(work: Promise<T>): Promise<T> => {
-      if (ending) {
-        work.catch(() => undefined); // its failure is reported below, not left unhandled
-        return Promise.reject(new Error('not connected'));
-      }
-      return new Promise<T>((resolveWork, rejectWork) => {
-        inflight.add(rejectWork);
-        work.then(resolveWork, rejectWork).finally(() => inflight.delete(rejectWork));
-      });
-    };
+    const work = new SessionWork();
 
     client.on('error', (error) => {
       lastError = error;
       if (!connected) {
-        ending = true;
+        work.ending = true;
         client.end(true);
         reject(error);
       }
     });
     client.on('close', () => {
-      for (const rejectWork of inflight) rejectWork(lastError ?? new Error('connection closed'));
-      inflight.clear();
+      work.failAll(lastError ?? new Error('connection closed'));
       if (!connected) {
-        if (!ending) reject(lastError ?? new Error(`connection to ${url} closed before CONNACK`));
-        ending = true;
+        if (!work.ending) reject(lastError ?? new Error(`connection to ${url} closed before CONNACK`));
+        work.ending = true;
         return;
       }
-      if (!ending) {
-        ending = true;
+      if (!work.ending) {
+        work.ending = true;
         client.end(true); // release MQTT.js's timers; it will not reconnect on its own
         handlers.lost(lastError ?? new Error('connection closed by the broker'));
       }
@@ -97,23 +100,51 @@ function openSession(url: string, clientOptions: IClientOptions & { secureContex
       (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       resolve({
         async listen() {
-          const granted = await guard(client.subscribeAsync(deviceSubscription(deviceId), { qos: 1 }));
+          const granted = await work.guard(client.subscribeAsync(deviceSubscription(deviceId), { qos: 1 }));
           if (granted.some((grant) => grant.qos === 128)) throw new Error(`the broker refused the subscription ${deviceSubscription(deviceId)}`);
         },
         async send(topic, payload) {
-          await guard(client.publishAsync(topic, payload, { qos: 1 }));
+          await work.guard(client.publishAsync(topic, payload, { qos: 1 }));
         },
         destroy() {
-          ending = true;
+          work.ending = true;
           client.end(true); // no DISCONNECT packet: the broker sees the socket die
         },
         async close() {
-          ending = true;
+          work.ending = true;
           await endWithin(client, CLOSE_GRACE_MS);
         },
       });
     });
   });
+}
+
+/**
+ * The QoS 1 work in flight on one session. MQTT.js keeps it for a reconnection that never comes
+ * (each attempt is a new client), so it is failed here when the connection closes. A class, not
+ * closures: tsx names every closure assigned to a name (esbuild keepNames), which gives each one
+ * its own property store; per device in a fleet of thousands, that is heap the GC marks.
+ */
+class SessionWork {
+  /** Set once the session is closing or closed: new work fails at once. */
+  ending = false;
+  private readonly rejections = new Set<(error: Error) => void>();
+
+  guard<T>(work: Promise<T>): Promise<T> {
+    if (this.ending) {
+      work.catch(() => undefined); // its failure is reported by the session, not left unhandled
+      return Promise.reject(new Error('not connected'));
+    }
+    return new Promise<T>((resolveWork, rejectWork) => {
+      this.rejections.add(rejectWork);
+      work.then(resolveWork, rejectWork).finally(() => this.rejections.delete(rejectWork));
+    });
+  }
+
+  failAll(error: Error): void {
+    for (const rejectWork of this.rejections) rejectWork(error);
+    this.rejections.clear();
+  }
 }
 
 /** A clean DISCONNECT, unless the broker does not let it finish in time. */

@@ -123,13 +123,25 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     const binding = bindingFor(options);
     this.board = new Board(options.deviceId, { ...options.board, topicStyle: binding.topicStyle });
     this.behaviour = new Behaviour(this.profile, options.deviceId, binding.topicStyle);
+    // Methods, not arrows: tsx names every closure assigned to a name (esbuild keepNames), which
+    // gives each its own property store, per device in a fleet of thousands.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const device = this;
     this.connection = new ReconnectingConnection(
       binding,
       {
-        message: (topic, payload) => this.receive(topic, payload),
-        up: () => this.onUp(),
-        down: (error) => this.onDown(error),
-        retry: (error, retryInMs) => this.logger?.warn({ deviceId: this.deviceId, err: error, retryInMs }, 'connection attempt failed'),
+        message(topic, payload) {
+          device.receive(topic, payload);
+        },
+        up() {
+          device.onUp();
+        },
+        down(error) {
+          device.onDown(error);
+        },
+        retry(error, retryInMs) {
+          device.logger?.warn({ deviceId: device.deviceId, err: error, retryInMs }, 'connection attempt failed');
+        },
       },
       options.reconnect,
       seededRandom(seedFrom(this.profile.seed ?? 0, options.deviceId, 'backoff')),

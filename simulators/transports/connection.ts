@@ -227,18 +227,22 @@ export class ReconnectingConnection implements DeviceConnection {
     const mine: { session?: Session } = {}; // set once the opened session is ours
     let early: [string, Buffer][] | undefined = [];
     let lostEarly: { error?: Error } | undefined;
+    // Methods, not arrows: tsx names every closure assigned to a name (esbuild keepNames), giving
+    // each its own property store; a fleet holds these for every device.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const connection = this;
     const handlers: SessionHandlers = {
-      message: (topic, payload) => {
+      message(topic, payload) {
         if (early) early.push([topic, payload]); // arrived before the session was ours
-        else if (mine.session === this.session) this.events.message(topic, payload);
+        else if (mine.session === connection.session) connection.events.message(topic, payload);
       },
-      lost: (error) => {
-        if (mine.session === undefined || mine.session !== this.session || !this.reportedUp) {
+      lost(error) {
+        if (mine.session === undefined || mine.session !== connection.session || !connection.reportedUp) {
           lostEarly = { error }; // still connecting: the attempt itself fails
           return;
         }
-        this.release(error);
-        if (this.wanted) this.tryInBackground(this.backoff.next());
+        connection.release(error);
+        if (connection.wanted) connection.tryInBackground(connection.backoff.next());
       },
     };
     const session = await this.binding.open(handlers);

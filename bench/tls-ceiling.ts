@@ -3,8 +3,8 @@
  * processes — ECDSA P-256 certificates from our CA, the embedded broker's listener settings
  * (server/bus/device-listener-tls.ts) and the devices' own TLS context and host-name check, as
  * between a fleet and the embedded broker — with nothing else on the connection (no MQTT, no
- * registry). Connects/s of a
- * fleet are read against it: the 2-core machines these benchmarks run on differ by 2x in it.
+ * registry). Connects/s of a fleet are read against it: the 2-core machines these benchmarks run
+ * on differ by 2x in it.
  *
  * `npm run bench:tls` prints it alone; bench:fleet prints it next to its connect rate.
  *   tls_handshakes_per_s          handshakes/s, FLEET_CONCURRENCY-like 50 in flight

@@ -10,12 +10,13 @@
  *   jemalloc the server's CPU per connect fell from 1.52-1.70 to 1.40-1.49 ms (3 runs each of
  *   10,000 MQTTS devices). IOTCLOUD_ALLOCATOR=system keeps glibc's malloc.
  * - For a fleet, V8's old generation sized for it from the start (`--initial-old-space-size`). A
- *   fleet ramping up grows its heap by ~23 KB a device, and V8's concurrent marking threads took
+ *   fleet ramping up grows its heap by ~21 KB a device, and V8's concurrent marking threads took
  *   about a fifth of its CPU. Measured A/B on 10,000 MQTTS devices, alternating, 4 pairs: fleet
  *   CPU per connect 2.5-3.5 ms (mean 2.9) with the flag vs 3.0-3.5 ms (mean 3.25) without;
  *   connects/s 270-383 (mean 337) vs 273-316 (mean 298); memory after a GC unchanged. GC traces
  *   still show a full mark about every 10 MB of growth either way: V8 starts those for "external
- *   memory pressure" (Node counts 16 KB per TLS socket and every read buffer), not for the heap.
+ *   memory pressure", not for the heap. Node reports ~133 KB of native memory per TLS connection
+ *   (a 64 KB read buffer among it) and V8 marks every 64 MB of that: every ~480 connects.
  *
  * The second run exits when the first one goes away, however it ends (even SIGKILL): a server
  * left behind would keep its ports and its database.
@@ -33,7 +34,7 @@ const JEMALLOC_PATHS = [
   '/usr/lib/libjemalloc.so.2',
 ];
 
-/** Heap a connected device keeps (22.7 KB measured), with room for the garbage of a ramp. */
+/** Heap a connected device keeps (20.8 KB measured), with room for the garbage of a ramp. */
 const HEAP_KB_PER_DEVICE = 32;
 const HEAP_MB_MIN = 64;
 const HEAP_MB_MAX = 4096;

@@ -125,7 +125,7 @@ try {
   const embedded = await startEmbeddedBus({
     host: '127.0.0.1',
     port: 0,
-    tls: { caPem: platform.ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
+    tls: { clientTrustPem: platform.ca.clientTrustPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
     authority: platform.store,
     logger: pino({ level: 'silent' }),
   });

@@ -54,7 +54,7 @@ export async function measureTlsCeiling(handshakes = 3000, concurrency = 50): Pr
   const device = await ca.issueDeviceCertificate('tls-ceiling');
   const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, [SERVER_ROLE]: '1' }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    child.send({ caPem: ca.rootCertPem, certPem: server.certPem, keyPem: server.keyPem } satisfies DeviceListenerTlsMaterial);
+    child.send({ clientTrustPem: ca.clientTrustPem, certPem: server.certPem, keyPem: server.keyPem } satisfies DeviceListenerTlsMaterial);
     const [port] = (await once(child, 'message')) as [number];
     const context = deviceTlsContext({ caPem: ca.rootCertPem, certPem: device.certPem, keyPem: device.keyPem });
     const handshake = () =>

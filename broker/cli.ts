@@ -62,7 +62,7 @@ const startCommand: CommandModule<object, StartArgs> = {
       ...(args['mqtt-port'] === undefined ? {} : { mqttPort: args['mqtt-port'] }),
       ...(args['dist-port'] === undefined ? {} : { distPort: args['dist-port'] }),
       deviceHost: args['device-host'],
-      tls: { caPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
+      tls: { clientTrustPem: ca.clientTrustPem, rootCaPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
       authUrl: args['auth-url'],
       authCacheTtlMs: args['auth-cache-ttl'],
       logLevel: args['log-level'],

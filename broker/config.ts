@@ -25,7 +25,8 @@ export interface RenderedConfigInput {
   mqttPort: number | undefined;
   /** Where the device listeners (AMQPS, MQTTS) bind. */
   deviceHost: string;
-  caFile: string;
+  /** CAs the device listeners accept client certificates from (the device CA). */
+  clientCaFile: string;
   certFile: string;
   keyFile: string;
   serviceUser: string;
@@ -65,13 +66,13 @@ function listenerHost(host: string): string {
 /**
  * advanced.config: the HTTP backend's TLS options have no rabbitmq.conf keys in 3.10. When the
  * server's API is HTTPS (its default), the node checks the server certificate against the
- * platform CA.
+ * platform root.
  */
-export function renderAdvancedConfig(options: { authUrl: string; caFile: string }): string {
+export function renderAdvancedConfig(options: { authUrl: string; rootCaFile: string }): string {
   if (!options.authUrl.startsWith('https:')) return '[].\n';
   const host = new URL(options.authUrl).hostname.replace(/^\[|\]$/g, '');
   const ssl = [
-    `{cacertfile, ${erlangString(options.caFile)}}`,
+    `{cacertfile, ${erlangString(options.rootCaFile)}}`,
     '{verify, verify_peer}',
     '{depth, 1}',
     // Erlang 25 checks the host name only against the SNI name, and an IP address cannot be one

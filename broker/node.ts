@@ -22,7 +22,11 @@ export const defaultStateDir = 'var/rabbitmq';
 export const serviceUsername = '_iotcloud-server';
 
 export interface BrokerTls {
-  caPem: string;
+  /** CAs device listeners accept client certificates from: the CA's clientTrustPem. */
+  clientTrustPem: string;
+  /** The platform root: the node checks the server's broker-auth endpoint against it. */
+  rootCaPem: string;
+  /** The node's certificate, from the root. */
   certPem: string;
   keyPem: string;
 }
@@ -272,10 +276,12 @@ async function writeNodeFiles(
   credentials: ServiceCredentials,
   options: BrokerNodeOptions,
 ): Promise<void> {
-  const caFile = join(layout.tlsDir, 'ca.crt');
+  const clientCaFile = join(layout.tlsDir, 'client-ca.crt');
+  const rootCaFile = join(layout.tlsDir, 'ca.crt');
   const certFile = join(layout.tlsDir, 'server.crt');
   const keyFile = join(layout.tlsDir, 'server.key');
-  await writeAtomic(caFile, options.tls.caPem, 0o644);
+  await writeAtomic(clientCaFile, options.tls.clientTrustPem, 0o644);
+  await writeAtomic(rootCaFile, options.tls.rootCaPem, 0o644);
   await writeAtomic(certFile, options.tls.certPem, 0o644);
   await writeAtomic(keyFile, options.tls.keyPem, 0o600);
   const conf = await renderRabbitmqConf({
@@ -284,7 +290,7 @@ async function writeNodeFiles(
     mqttsPort: state.mqttsPort,
     mqttPort: state.mqttPort,
     deviceHost: state.deviceHost,
-    caFile,
+    clientCaFile,
     certFile,
     keyFile,
     serviceUser: credentials.username,
@@ -294,7 +300,7 @@ async function writeNodeFiles(
     logLevel: options.logLevel ?? 'warning',
   });
   await writeAtomic(layout.configFile, conf, 0o600); // holds the service password
-  await writeAtomic(layout.advancedConfigFile, renderAdvancedConfig({ authUrl: state.authUrl, caFile }), 0o600);
+  await writeAtomic(layout.advancedConfigFile, renderAdvancedConfig({ authUrl: state.authUrl, rootCaFile }), 0o600);
   await writeAtomic(layout.enabledPluginsFile, renderEnabledPlugins(), 0o644);
   await writeAtomic(layout.envFile, '# iotcloud: settings come from the environment of `iotcloud broker start`\n', 0o644);
 }

@@ -1,4 +1,4 @@
-/** Creation of the root: an ECDSA P-256 key and its self-signed CA certificate. */
+/** Creation of a root (the root or the device CA): an ECDSA P-256 key and its self-signed CA certificate. */
 import * as x509 from '@peculiar/x509';
 import { exportPrivateKeyPem, generateKeyPair, rootSigningAlgorithm, subtle } from './crypto.ts';
 import { keyIdentifierOf, randomSerialNumber, validityOf } from './issue.ts';
@@ -19,6 +19,13 @@ function assertCommonName(commonName: string): void {
   }
 }
 
+/** The device CA's name, after the root's: "iotcloud root CA" gives "iotcloud root CA: devices". */
+export function deviceCaCommonName(rootCommonName: string = defaultRootCommonName): string {
+  assertCommonName(rootCommonName);
+  return `${rootCommonName.slice(0, 55)}: devices`;
+}
+
+/** A self-signed CA (the root or the device CA), usable for 10 years. */
 export async function createRoot(commonName: string = defaultRootCommonName): Promise<RootPem> {
   assertCommonName(commonName);
   const keys = await generateKeyPair('ecdsa-p256');

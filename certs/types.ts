@@ -21,12 +21,18 @@ export interface IssuedCertificate {
 }
 
 export interface CertificateAuthority {
+  /** The root: signs server certificates; devices and API clients trust it (a device's rootca.pem). */
   readonly rootCertPem: string;
   readonly rootFingerprint: string;
-  /** Client certificate for one device: CN = deviceId, clientAuth EKU, digitalSignature, not a CA. */
+  /**
+   * What a listener trusts for client certificates (device and service ones): the device CA,
+   * plus the root in a data directory whose devices were registered before the device CA existed.
+   */
+  readonly clientTrustPem: string;
+  /** Client certificate for one device, from the device CA: CN = deviceId, clientAuth EKU, digitalSignature, not a CA. */
   issueDeviceCertificate(deviceId: string, options?: IssueOptions): Promise<IssuedCertificate>;
   /**
-   * Client certificate for a platform service (e.g. the iotcloud server's own broker connection):
+   * Client certificate, from the device CA, for a platform service (e.g. the iotcloud server's own broker connection):
    * CN = name, which starts with `_` so that it can never be a device id.
    */
   issueServiceCertificate(name: string, options?: IssueOptions): Promise<IssuedCertificate>;
@@ -35,6 +41,9 @@ export interface CertificateAuthority {
 }
 
 export interface CertificateAuthorityOptions {
-  /** Subject CN of a newly created root (default 'iotcloud root CA'). Ignored when a root is loaded. */
+  /**
+   * Subject CN of a newly created root (default 'iotcloud root CA'); a new device CA is named after
+   * it ('<name>: devices'). Ignored when they are loaded.
+   */
   commonName?: string;
 }

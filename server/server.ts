@@ -71,7 +71,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
           ...(servicePassword === undefined ? {} : { service: { port: config.servicePort!, password: servicePassword } }),
           host: config.mqttHost,
           port: config.mqttPort,
-          tls: { caPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
+          tls: { clientTrustPem: ca.clientTrustPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
           authority: batchedDeviceAuthority(store),
           logger: busLog,
         });

@@ -5,10 +5,11 @@
  */
 import { constants as cryptoConstants } from 'node:crypto';
 import tls from 'node:tls';
-import { presentedChainPem } from '../../certs/index.ts';
 
 export interface DeviceListenerTlsMaterial {
-  caPem: string;
+  /** CAs whose client certificates are accepted: the CA's clientTrustPem (the device CA). */
+  clientTrustPem: string;
+  /** The listener's certificate, from the root devices trust; presented alone (see certs/ca.ts). */
   certPem: string;
   keyPem: string;
 }
@@ -23,9 +24,8 @@ const DEVICE_CIPHERS = ['TLS_AES_128_GCM_SHA256', ...tls.DEFAULT_CIPHERS.split('
 
 export function deviceListenerTlsOptions(material: DeviceListenerTlsMaterial): tls.TlsOptions {
   return {
-    ca: material.caPem,
-    // Leaf and root handed over as the chain: OpenSSL would otherwise rebuild it per handshake.
-    cert: presentedChainPem(material.certPem, material.caPem),
+    ca: material.clientTrustPem,
+    cert: material.certPem,
     key: material.keyPem,
     requestCert: true,
     rejectUnauthorized: true,

@@ -23,12 +23,12 @@ import {
   type CommandOutcome,
 } from '../../firmware-protocol/index.ts';
 import type { BusCounters, DeviceAuthority, DeviceBus, PresenceEvent } from './device-bus.ts';
-import { deviceListenerTlsOptions } from './device-listener-tls.ts';
+import { deviceListenerTlsOptions, type DeviceListenerTlsMaterial } from './device-listener-tls.ts';
 
 export interface EmbeddedBusOptions {
   host: string;
   port: number;
-  tls: { caPem: string; certPem: string; keyPem: string };
+  tls: DeviceListenerTlsMaterial;
   authority: DeviceAuthority;
   logger: Logger;
   /**

@@ -36,10 +36,28 @@ describe('root certificate', () => {
     expect(await root.isSelfSigned()).toBe(true);
   });
 
-  it('takes its CN from the commonName option', async () => {
+  it('takes its CN from the commonName option, and names the device CA after it', async () => {
     const named = await createEphemeralCertificateAuthority({ commonName: 'Lab root 7' });
     expect(parse(named.rootCertPem).subject).toBe('CN=Lab root 7');
+    expect(parse(named.clientTrustPem).subject).toBe('CN=Lab root 7: devices');
+    const longest = await createEphemeralCertificateAuthority({ commonName: 'r'.repeat(64) });
+    expect(parse(longest.clientTrustPem).subject).toBe(`CN=${'r'.repeat(55)}: devices`);
     await expect(createEphemeralCertificateAuthority({ commonName: '' })).rejects.toThrow(/commonName/);
+  });
+});
+
+describe('device CA', () => {
+  it('is a second self-signed root like the root, a different key, and the only CA listeners trust for clients', async () => {
+    const deviceCa = parse(ca.clientTrustPem);
+    expect(deviceCa.getExtension(x509.BasicConstraintsExtension)).toMatchObject({ ca: true, pathLength: 0, critical: true });
+    expect(deviceCa.getExtension(x509.KeyUsagesExtension)?.usages).toBe(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+    expect(await deviceCa.isSelfSigned()).toBe(true);
+    expect(deviceCa.subject).toBe('CN=iotcloud root CA: devices');
+    expect(Buffer.from(deviceCa.publicKey.rawData).equals(Buffer.from(parse(ca.rootCertPem).publicKey.rawData))).toBe(false);
+    expect(ca.clientTrustPem.match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+    // A server certificate never passes as a client one, whatever its key usage.
+    const server = await ca.issueServerCertificate(['127.0.0.1']);
+    expect((await opensslVerify(ca.clientTrustPem, server.certPem, 'sslserver')).ok).toBe(false);
   });
 });
 
@@ -47,11 +65,13 @@ describe('device certificates', () => {
   it('are ECDSA P-256 by default and chain to the root (chain builder and openssl verify)', async () => {
     const issued = await ca.issueDeviceCertificate('ft900-dev_1');
     expect(parse(issued.certPem).publicKey.algorithm).toMatchObject({ name: 'ECDSA', namedCurve: 'P-256' });
-    const chain = await buildChain(ca.rootCertPem, issued.certPem);
-    expect(chain.map((cert) => cert.subject)).toEqual(['CN=ft900-dev_1', 'CN=iotcloud root CA']);
-    const verified = await opensslVerify(ca.rootCertPem, issued.certPem, 'sslclient');
+    const chain = await buildChain(ca.clientTrustPem, issued.certPem);
+    expect(chain.map((cert) => cert.subject)).toEqual(['CN=ft900-dev_1', 'CN=iotcloud root CA: devices']);
+    const verified = await opensslVerify(ca.clientTrustPem, issued.certPem, 'sslclient');
     expect(verified.output).toContain('leaf.pem: OK');
     expect(verified.ok).toBe(true);
+    // Not from the root: a listener trusting only the root (what devices trust) refuses it.
+    expect((await opensslVerify(ca.rootCertPem, issued.certPem, 'sslclient')).ok).toBe(false);
   });
 
   it('have CN = device id, clientAuth only, digitalSignature only, and are not a CA', async () => {
@@ -63,7 +83,7 @@ describe('device certificates', () => {
     expect(cert.getExtension(x509.BasicConstraintsExtension)).toMatchObject({ ca: false, critical: true });
     expect(new X509Certificate(issued.certPem).ca).toBe(false);
     // The EKU must keep a device certificate from impersonating a server.
-    const asServer = await opensslVerify(ca.rootCertPem, issued.certPem, 'sslserver');
+    const asServer = await opensslVerify(ca.clientTrustPem, issued.certPem, 'sslserver');
     expect(asServer.ok).toBe(false);
     expect(asServer.output).toMatch(/unsuitable certificate purpose/);
   });
@@ -73,7 +93,7 @@ describe('device certificates', () => {
     const publicKey = new X509Certificate(issued.certPem).publicKey;
     expect(publicKey.asymmetricKeyType).toBe('rsa');
     expect(publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
-    expect((await opensslVerify(ca.rootCertPem, issued.certPem, 'sslclient')).ok).toBe(true);
+    expect((await opensslVerify(ca.clientTrustPem, issued.certPem, 'sslclient')).ok).toBe(true);
   });
 
   it('come with the PKCS#8 private key of the certified public key', async () => {
@@ -105,7 +125,7 @@ describe('device certificates', () => {
     expect(cert.notBefore.getTime()).toBeGreaterThan(before - 10 * 60 * 1000);
 
     const longest = await ca.issueDeviceCertificate('long', { validDays: 3650 });
-    expect(longest.notAfter.getTime()).toBeLessThanOrEqual(parse(ca.rootCertPem).notAfter.getTime());
+    expect(longest.notAfter.getTime()).toBeLessThanOrEqual(parse(ca.clientTrustPem).notAfter.getTime());
   });
 
   it('never outlive their issuer', () => {
@@ -132,11 +152,11 @@ describe('device certificates', () => {
     await expect(ca.issueDeviceCertificate('dev', { algorithm: 'dsa-1024' })).rejects.toThrow(/key algorithm/);
   });
 
-  it('from a foreign CA with the same root name do not chain to our root', async () => {
+  it('from a foreign CA with the same name do not chain to our device CA', async () => {
     const stranger = await foreign.issueDeviceCertificate('intruder');
-    expect(parse(stranger.certPem).issuer).toBe(parse(ca.rootCertPem).subject);
-    expect(await buildChain(ca.rootCertPem, stranger.certPem)).toHaveLength(1);
-    const verified = await opensslVerify(ca.rootCertPem, stranger.certPem, 'sslclient');
+    expect(parse(stranger.certPem).issuer).toBe(parse(ca.clientTrustPem).subject);
+    expect(await buildChain(ca.clientTrustPem, stranger.certPem)).toHaveLength(1);
+    const verified = await opensslVerify(ca.clientTrustPem, stranger.certPem, 'sslclient');
     expect(verified.ok).toBe(false);
     expect(verified.output).toMatch(/unable to get local issuer certificate|certificate signature failure/);
   });

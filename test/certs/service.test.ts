@@ -4,13 +4,13 @@ import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 
 describe('service certificates', () => {
-  it('carry the service name as CN, client-auth only, chained to the root', async () => {
+  it('carry the service name as CN, client-auth only, chained to the device CA', async () => {
     const ca = await createEphemeralCertificateAuthority();
     const issued = await ca.issueServiceCertificate('_iotcloud-server');
     const certificate = new X509Certificate(issued.certPem);
     expect(certificate.subject).toBe('CN=_iotcloud-server');
     expect(certificate.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
-    expect(certificate.checkIssued(new X509Certificate(ca.rootCertPem))).toBe(true);
+    expect(certificate.checkIssued(new X509Certificate(ca.clientTrustPem))).toBe(true);
   });
 
   it.each(['iotcloud-server', 'ft900device1', '_', '_Upper', '_a/b', `_${'a'.repeat(64)}`])('refuse the name %j (a service name can never be a device id)', async (name) => {

@@ -12,6 +12,8 @@ import {
   loadOrCreateCertificateAuthority,
   loadOrCreateServerCertificate,
 } from '../../certs/index.ts';
+import { certificateAuthorityFromPem } from '../../certs/ca.ts';
+import { createRoot } from '../../certs/root.ts';
 import { opensslVerify, tempDir } from './helpers.ts';
 
 /** A PEM armour line, built so no key-shaped text sits in the repository. */
@@ -26,6 +28,10 @@ function pemBody(pem: string): string {
   return pem.split('\n').slice(1, -2).join('');
 }
 
+async function isMissing(path: string): Promise<boolean> {
+  return stat(path).then(() => false, () => true);
+}
+
 describe('loadOrCreateCertificateAuthority', () => {
   it('creates the root on first use with owner-only key and directory, and loads the same root afterwards', async () => {
     const dir = join(await tempDir(), 'ca');
@@ -38,11 +44,38 @@ describe('loadOrCreateCertificateAuthority', () => {
     const loaded = await loadOrCreateCertificateAuthority(dir);
     expect(loaded.rootFingerprint).toBe(created.rootFingerprint);
     expect(loaded.rootCertPem).toBe(created.rootCertPem);
+    expect(await modeOf(join(dir, certificateFiles.deviceCaKey))).toBe(0o600);
+    expect(await readFile(join(dir, certificateFiles.deviceCaCert), 'utf8')).toBe(created.clientTrustPem);
+    expect(loaded.clientTrustPem).toBe(created.clientTrustPem);
     // Certificates issued before a restart stay valid after it.
     const before = await created.issueDeviceCertificate('before-restart');
-    expect((await opensslVerify(loaded.rootCertPem, before.certPem, 'sslclient')).ok).toBe(true);
+    expect((await opensslVerify(loaded.clientTrustPem, before.certPem, 'sslclient')).ok).toBe(true);
     const after = await loaded.issueDeviceCertificate('after-restart');
-    expect((await opensslVerify(created.rootCertPem, after.certPem, 'sslclient')).ok).toBe(true);
+    expect((await opensslVerify(created.clientTrustPem, after.certPem, 'sslclient')).ok).toBe(true);
+    // A new directory is not an old one: no root-issued devices to keep trusting.
+    expect(await isMissing(join(dir, certificateFiles.rootIssuedDevices))).toBe(true);
+  });
+
+  it('keeps trusting the root for client certificates in a directory from before the device CA, until told not to', async () => {
+    const dir = await tempDir();
+    // Such a directory holds the root alone, and its devices were issued by the root.
+    const oldRoot = await createRoot();
+    await writeFile(join(dir, certificateFiles.rootKey), oldRoot.keyPem, { mode: 0o600 });
+    await writeFile(join(dir, certificateFiles.rootCert), oldRoot.certPem);
+    const oldDevice = await (await certificateAuthorityFromPem({ root: oldRoot, deviceCa: oldRoot }, 'test')).issueDeviceCertificate('old-device');
+
+    const upgraded = await loadOrCreateCertificateAuthority(dir);
+    expect(upgraded.rootCertPem).toBe(oldRoot.certPem); // what devices and clients trust is unchanged
+    expect(await readFile(join(dir, certificateFiles.rootIssuedDevices), 'utf8')).toMatch(/Delete this file once/);
+    const newDevice = await upgraded.issueDeviceCertificate('new-device');
+    expect((await opensslVerify(upgraded.clientTrustPem, oldDevice.certPem, 'sslclient')).ok).toBe(true);
+    expect((await opensslVerify(upgraded.clientTrustPem, newDevice.certPem, 'sslclient')).ok).toBe(true);
+    expect((await loadOrCreateCertificateAuthority(dir)).clientTrustPem).toBe(upgraded.clientTrustPem); // and after a restart
+
+    await rm(join(dir, certificateFiles.rootIssuedDevices));
+    const reRegistered = await loadOrCreateCertificateAuthority(dir);
+    expect((await opensslVerify(reRegistered.clientTrustPem, oldDevice.certPem, 'sslclient')).ok).toBe(false);
+    expect((await opensslVerify(reRegistered.clientTrustPem, newDevice.certPem, 'sslclient')).ok).toBe(true);
   });
 
   it('restricts an existing directory to its owner before putting a key in it', async () => {
@@ -65,15 +98,19 @@ describe('loadOrCreateCertificateAuthority', () => {
     const cas = await Promise.all(Array.from({ length: 4 }, () => loadOrCreateCertificateAuthority(dir)));
     const reloaded = await loadOrCreateCertificateAuthority(dir);
     expect(new Set(cas.map((ca) => ca.rootFingerprint))).toEqual(new Set([reloaded.rootFingerprint]));
+    expect(new Set(cas.map((ca) => ca.clientTrustPem))).toEqual(new Set([reloaded.clientTrustPem]));
+    expect(await isMissing(join(dir, certificateFiles.rootIssuedDevices))).toBe(true);
   });
 
   it('never exposes the root key through the CA object', async () => {
     const dir = await tempDir();
     const ca = await loadOrCreateCertificateAuthority(dir);
-    const key = pemBody(await readFile(join(dir, certificateFiles.rootKey), 'utf8'));
-    expect(key.length).toBeGreaterThan(100);
+    const keys = await Promise.all([certificateFiles.rootKey, certificateFiles.deviceCaKey].map(async (file) => pemBody(await readFile(join(dir, file), 'utf8'))));
     const shown = `${inspect(ca, { depth: 10, showHidden: true })} ${JSON.stringify(ca)} ${Object.keys(ca).join(' ')}`;
-    expect(shown).not.toContain(key.slice(0, 40));
+    for (const key of keys) {
+      expect(key.length).toBeGreaterThan(100);
+      expect(shown).not.toContain(key.slice(0, 40));
+    }
     expect(shown).not.toContain('PRIVATE KEY');
   });
 

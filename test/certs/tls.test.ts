@@ -19,10 +19,10 @@ interface MutualTlsServer {
   close(): Promise<void>;
 }
 
-async function startServer(rootPem: string, credentials: Credentials): Promise<MutualTlsServer> {
+async function startServer(clientTrustPem: string, credentials: Credentials): Promise<MutualTlsServer> {
   const accepted: string[] = [];
   const refused: string[] = [];
-  const server = tls.createServer({ key: credentials.keyPem, cert: credentials.certPem, ca: [rootPem], requestCert: true, rejectUnauthorized: true }, (socket) => {
+  const server = tls.createServer({ key: credentials.keyPem, cert: credentials.certPem, ca: [clientTrustPem], requestCert: true, rejectUnauthorized: true }, (socket) => {
     const commonName = socket.getPeerCertificate().subject.CN;
     accepted.push(`${socket.authorized}:${commonName}`);
     socket.end(`hello ${commonName}`);
@@ -64,7 +64,7 @@ beforeAll(async () => {
   ca = await createEphemeralCertificateAuthority();
   foreign = await createEphemeralCertificateAuthority();
   device = await ca.issueDeviceCertificate('ft900-tls');
-  server = await startServer(ca.rootCertPem, await ca.issueServerCertificate(['localhost', '127.0.0.1', '::1']));
+  server = await startServer(ca.clientTrustPem, await ca.issueServerCertificate(['localhost', '127.0.0.1', '::1']));
 });
 afterAll(() => server.close());
 
@@ -82,7 +82,7 @@ describe('mutual TLS with Node tls', () => {
   });
 
   it('works with an RSA-2048 server certificate too', async () => {
-    const rsaServer = await startServer(ca.rootCertPem, await ca.issueServerCertificate(['localhost'], { algorithm: 'rsa-2048' }));
+    const rsaServer = await startServer(ca.clientTrustPem, await ca.issueServerCertificate(['localhost'], { algorithm: 'rsa-2048' }));
     try {
       const outcome = await exchange({ host: 'localhost', port: rsaServer.port, ca: [ca.rootCertPem], key: device.keyPem, cert: device.certPem });
       expect(outcome).toEqual({ received: 'hello ft900-tls' });
@@ -110,7 +110,7 @@ describe('mutual TLS with Node tls', () => {
   });
 
   it('lets the device refuse a server certificate from a foreign CA', async () => {
-    const impostor = await startServer(ca.rootCertPem, await foreign.issueServerCertificate(['localhost', '127.0.0.1']));
+    const impostor = await startServer(ca.clientTrustPem, await foreign.issueServerCertificate(['localhost', '127.0.0.1']));
     try {
       const outcome = await exchange({ host: '127.0.0.1', port: impostor.port, ca: [ca.rootCertPem], key: device.keyPem, cert: device.certPem });
       expect(outcome.received).toBe('');

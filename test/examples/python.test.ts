@@ -658,7 +658,7 @@ describe('amqp_device.py on a project-owned RabbitMQ node (AMQPS, SASL EXTERNAL 
       mqttsPort,
       mqttPort,
       distPort,
-      tls: { caPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
+      tls: { clientTrustPem: ca.clientTrustPem, rootCaPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
       authUrl: `https://127.0.0.1:${authPort}/api/v1/broker-auth`,
       logLevel: process.env.IOTCLOUD_TEST_RABBITMQ_LOG ?? 'warning',
       install: false,

@@ -10,7 +10,7 @@ const input: RenderedConfigInput = {
   mqttsPort: 8893,
   mqttPort: undefined,
   deviceHost: '127.0.0.1',
-  caFile: '/s/tls/ca.crt',
+  clientCaFile: '/s/tls/client-ca.crt',
   certFile: '/s/tls/server.crt',
   keyFile: '/s/tls/server.key',
   serviceUser: '_iotcloud-server',
@@ -60,12 +60,12 @@ describe('rabbitmq.conf', () => {
 
 describe('advanced.config and plugins', () => {
   it('verifies the HTTPS auth server against the platform CA', () => {
-    const byName = renderAdvancedConfig({ authUrl: 'https://localhost:8443/x', caFile: '/s/ca.crt' });
+    const byName = renderAdvancedConfig({ authUrl: 'https://localhost:8443/x', rootCaFile: '/s/ca.crt' });
     expect(byName).toContain('{cacertfile, "/s/ca.crt"}');
     expect(byName).toContain('{verify, verify_peer}');
     expect(byName).toContain('{server_name_indication, "localhost"}');
-    expect(renderAdvancedConfig({ authUrl: 'https://127.0.0.1:8443/x', caFile: '/s/ca.crt' })).toContain('{server_name_indication, disable}');
-    expect(renderAdvancedConfig({ authUrl: 'http://127.0.0.1:8080/x', caFile: '/s/ca.crt' })).toBe('[].\n');
+    expect(renderAdvancedConfig({ authUrl: 'https://127.0.0.1:8443/x', rootCaFile: '/s/ca.crt' })).toContain('{server_name_indication, disable}');
+    expect(renderAdvancedConfig({ authUrl: 'http://127.0.0.1:8080/x', rootCaFile: '/s/ca.crt' })).toBe('[].\n');
   });
 
   it('enables the six plugins', () => {

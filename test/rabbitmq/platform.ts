@@ -66,7 +66,7 @@ export async function startRabbitmqPlatform(options: PlatformOptions = {}): Prom
     amqpsPort,
     mqttsPort,
     distPort,
-    tls: { caPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
+    tls: { clientTrustPem: ca.clientTrustPem, rootCaPem: ca.rootCertPem, certPem: serverTls.certPem, keyPem: serverTls.keyPem },
     authUrl: `${authTls ? 'https' : 'http'}://127.0.0.1:${authPort}/api/v1/broker-auth`,
     authCacheTtlMs: options.authCacheTtlMs ?? 10_000,
     logLevel: process.env.IOTCLOUD_TEST_RABBITMQ_LOG ?? 'warning',

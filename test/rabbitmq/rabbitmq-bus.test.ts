@@ -98,7 +98,7 @@ describe('the RabbitMQ engine', () => {
     });
 
     it('a second start finds the running node instead of booting another', async () => {
-      const again = await startBrokerNode({ stateDir: platform.node.stateDir, tls: { caPem: '', certPem: '', keyPem: '' }, authUrl: platform.node.authUrl, install: false });
+      const again = await startBrokerNode({ stateDir: platform.node.stateDir, tls: { clientTrustPem: '', rootCaPem: '', certPem: '', keyPem: '' }, authUrl: platform.node.authUrl, install: false });
       expect(again).toMatchObject({ alreadyRunning: true, pid: platform.node.pid, nodeName: platform.node.nodeName, bootMs: 0 });
       expect(again.credentials).toEqual(platform.node.credentials);
     });

@@ -15,7 +15,8 @@ export interface TestBroker {
 }
 
 export interface TestBrokerOptions {
-  caPem: string;
+  /** CAs client certificates must come from (the device CA). */
+  clientTrustPem: string;
   serverCert: { certPem: string; keyPem: string };
   /** Client id of the test's "server": it may subscribe `server/+/+` and publish anything. */
   serverId: string;
@@ -46,7 +47,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     },
   });
   const server = tls.createServer(
-    { key: options.serverCert.keyPem, cert: options.serverCert.certPem, ca: options.caPem, requestCert: true, rejectUnauthorized: true },
+    { key: options.serverCert.keyPem, cert: options.serverCert.certPem, ca: options.clientTrustPem, requestCert: true, rejectUnauthorized: true },
     (socket) => {
       socket.setNoDelay(true); // else Nagle + delayed ACK add ~40 ms to every exchange
       broker.handle(socket);

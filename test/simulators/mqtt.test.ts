@@ -40,7 +40,7 @@ beforeAll(async () => {
     ca.issueDeviceCertificate(serverId),
     deviceCredentials(deviceId),
   ]);
-  broker = await startTestBroker({ caPem: ca.rootCertPem, serverCert, serverId });
+  broker = await startTestBroker({ clientTrustPem: ca.clientTrustPem, serverCert, serverId });
   url = broker.url;
 
   server = await connectAsync(url, {
@@ -177,7 +177,7 @@ describe('simulated device over MQTTS (aedes, mutual TLS)', () => {
 
   it('rides out a broker outage, retrying with backoff until the broker is back', async () => {
     const flakyId = uniqueDeviceId('sim-mqtt-outage');
-    let flaky = await startTestBroker({ caPem: ca.rootCertPem, serverCert, serverId });
+    let flaky = await startTestBroker({ clientTrustPem: ca.clientTrustPem, serverCert, serverId });
     const warnings = new EventEmitter();
     const logger = { debug: () => undefined, info: () => undefined, warn: (object: object, message?: string) => warnings.emit(message ?? '', object) };
     const outage = await startDevice({ transport: 'mqtt', url: flaky.url, deviceId: flakyId, credentials: await deviceCredentials(flakyId), logger, reconnect: { initialMs: 10, maxMs: 80 } });
@@ -196,7 +196,7 @@ describe('simulated device over MQTTS (aedes, mutual TLS)', () => {
       expect(retries[2]).toBeGreaterThanOrEqual(40);
       expect(retries[2]).toBeLessThanOrEqual(80);
       const back = once(outage, 'connected');
-      flaky = await startTestBroker({ caPem: ca.rootCertPem, serverCert, serverId, port: flaky.port });
+      flaky = await startTestBroker({ clientTrustPem: ca.clientTrustPem, serverCert, serverId, port: flaky.port });
       await back;
       expect(outage.counters.reconnects).toBe(1);
     } finally {

@@ -1,4 +1,4 @@
-/** Leaf certificate issuance: one fresh key pair, one certificate signed by the root. */
+/** Leaf certificate issuance: one fresh key pair, one certificate signed by its issuer (the root or the device CA). */
 import { createHash, randomBytes } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { commonNameDer, encodeCertificate, encodeTbsCertificate, subjectKeyIdentifierDer } from './certificate-der.ts';

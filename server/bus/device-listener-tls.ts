@@ -1,6 +1,6 @@
 /**
  * TLS settings of the listener devices connect to (the embedded broker): mutual TLS against the
- * platform CA, tuned for thousands of handshakes. bench/tls-ceiling.ts measures handshakes with
+ * device CA, tuned for thousands of handshakes. bench/tls-ceiling.ts measures handshakes with
  * exactly these.
  */
 import { constants as cryptoConstants } from 'node:crypto';

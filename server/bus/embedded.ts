@@ -2,7 +2,7 @@
  * The embedded device bus: an aedes MQTT broker inside the server, on MQTTS with mutual TLS.
  *
  * A device is who its certificate says: the TLS layer refuses certificates not issued by the
- * platform CA, and on CONNECT the registry must know the certificate's fingerprint as the
+ * device CA (the CA's clientTrustPem), and on CONNECT the registry must know the certificate's fingerprint as the
  * active certificate of the device named by its CN, which must equal the client id. A device may
  * subscribe only under `<its id>/` and publish only `server/<its id>/<command>`.
  */

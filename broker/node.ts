@@ -22,7 +22,7 @@ export const defaultStateDir = 'var/rabbitmq';
 export const serviceUsername = '_iotcloud-server';
 
 export interface BrokerTls {
-  /** CAs device listeners accept client certificates from: the CA's clientTrustPem. */
+  /** CAs device listeners accept client certificates from: the CA's clientTrustPem (the root is added, see writeNodeFiles). */
   clientTrustPem: string;
   /** The platform root: the node checks the server's broker-auth endpoint against it. */
   rootCaPem: string;
@@ -280,7 +280,10 @@ async function writeNodeFiles(
   const rootCaFile = join(layout.tlsDir, 'ca.crt');
   const certFile = join(layout.tlsDir, 'server.crt');
   const keyFile = join(layout.tlsDir, 'server.key');
-  await writeAtomic(clientCaFile, options.tls.clientTrustPem, 0o644);
+  // The root as well: Erlang builds the node's own chain from this file only, and without its
+  // issuer there a connect cost the node 21-23 ms of CPU instead of 17-18 (500 MQTTS devices, 2
+  // runs each). The root issues only serverAuth certificates, which Erlang refuses as clients'.
+  await writeAtomic(clientCaFile, `${options.tls.clientTrustPem.trimEnd()}\n${options.tls.rootCaPem}`, 0o644);
   await writeAtomic(rootCaFile, options.tls.rootCaPem, 0o644);
   await writeAtomic(certFile, options.tls.certPem, 0o644);
   await writeAtomic(keyFile, options.tls.keyPem, 0o600);

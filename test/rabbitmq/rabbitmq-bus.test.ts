@@ -142,6 +142,17 @@ describe('the RabbitMQ engine', () => {
       await expect(connectMqtt({ caPem: platform.ca.rootCertPem, certPem: issued.certPem, keyPem: issued.keyPem }, id)).rejects.toThrow();
     });
 
+    it('a server certificate from the root presented as a client certificate (at the TLS layer; the node trusts the root too, for its own chain)', async () => {
+      const id = newId('server-cert');
+      await platform.register(id);
+      const serverCert = await platform.ca.issueServerCertificate(['127.0.0.1']);
+      const refused = await connectMqtt({ caPem: platform.ca.rootCertPem, certPem: serverCert.certPem, keyPem: serverCert.keyPem }, id).then(
+        () => 'connected',
+        (error: Error) => error.message,
+      );
+      expect(refused).toMatch(/handshake failure/); // TLS alert 40: its key usage is serverAuth only
+    });
+
     it('a valid certificate of a device that was never registered', async () => {
       const id = newId('unknown');
       const issued = await platform.ca.issueDeviceCertificate(id);

@@ -11,6 +11,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { certificateBundle } from '../certs/index.ts';
 import { renderAdvancedConfig, renderEnabledPlugins, renderRabbitmqConf } from './config.ts';
 import { ctl, CtlError, lastLines, type NodeAddress } from './ctl.ts';
 import { ensureDir, isAlive, readIfExists, readJson, readPid, writeAtomic } from './files.ts';
@@ -283,7 +284,7 @@ async function writeNodeFiles(
   // The root as well: Erlang builds the node's own chain from this file only, and without its
   // issuer there a connect cost the node 21-23 ms of CPU instead of 17-18 (500 MQTTS devices, 2
   // runs each). The root issues only serverAuth certificates, which Erlang refuses as clients'.
-  await writeAtomic(clientCaFile, `${options.tls.clientTrustPem.trimEnd()}\n${options.tls.rootCaPem}`, 0o644);
+  await writeAtomic(clientCaFile, certificateBundle(options.tls.clientTrustPem, options.tls.rootCaPem), 0o644);
   await writeAtomic(rootCaFile, options.tls.rootCaPem, 0o644);
   await writeAtomic(certFile, options.tls.certPem, 0o644);
   await writeAtomic(keyFile, options.tls.keyPem, 0o600);

@@ -12,7 +12,7 @@ import * as x509 from '@peculiar/x509';
 import { importRootSigningKey, publicKeyOfPrivateKey } from './crypto.ts';
 import { fingerprintOfDer } from './fingerprint.ts';
 import { defaultValidDays, issueLeaf, type Issuer } from './issue.ts';
-import { decodePem } from './pem.ts';
+import { certificateBundle, decodePem } from './pem.ts';
 import { createRoot, deviceCaCommonName, type RootPem } from './root.ts';
 import type { CertificateAuthority, CertificateAuthorityOptions, IssuedCertificate, IssueOptions } from './types.ts';
 import { assertDeviceId, assertServiceName, assertValidDays, canonicalHosts } from './validate.ts';
@@ -28,18 +28,17 @@ function leafOptions(options: IssueOptions): Required<IssueOptions> {
 
 class RootCertificateAuthority implements CertificateAuthority {
   // Private fields: the signing key never shows up in util.inspect, JSON or enumeration.
-  readonly #issuer: Issuer;
-
+  readonly #rootIssuer: Issuer;
   readonly #deviceIssuer: Issuer;
 
   constructor(
     readonly rootCertPem: string,
     readonly rootFingerprint: string,
     readonly clientTrustPem: string,
-    issuer: Issuer,
+    rootIssuer: Issuer,
     deviceIssuer: Issuer,
   ) {
-    this.#issuer = issuer;
+    this.#rootIssuer = rootIssuer;
     this.#deviceIssuer = deviceIssuer;
   }
 
@@ -58,7 +57,7 @@ class RootCertificateAuthority implements CertificateAuthority {
     // CN is capped at 64 characters (RFC 5280 ub-common-name); clients match the SANs anyway.
     const first = names[0]!.value;
     const commonName = first.length <= 64 ? first : 'iotcloud server';
-    return issueLeaf(this.#issuer, {
+    return issueLeaf(this.#rootIssuer, {
       purpose: 'server',
       commonName,
       subjectAltNames: names.map(({ kind, value }) => ({ type: kind, value })),
@@ -84,7 +83,7 @@ export interface CertificateAuthorityPem {
 export async function certificateAuthorityFromPem(pem: CertificateAuthorityPem, source: string): Promise<CertificateAuthority> {
   const root = await issuerFromPem(pem.root, 'root', source);
   const deviceCa = await issuerFromPem(pem.deviceCa, 'device CA', source);
-  const clientTrustPem = pem.rootIssuedDevices ? `${pem.deviceCa.certPem.trimEnd()}\n${pem.root.certPem.trimStart()}` : pem.deviceCa.certPem;
+  const clientTrustPem = pem.rootIssuedDevices ? certificateBundle(pem.deviceCa.certPem, pem.root.certPem) : pem.deviceCa.certPem;
   return new RootCertificateAuthority(pem.root.certPem, root.fingerprint, clientTrustPem, root.issuer, deviceCa.issuer);
 }
 

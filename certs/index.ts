@@ -9,5 +9,6 @@ export { createEphemeralCertificateAuthority } from './ca.ts';
 export { certificateFiles, loadOrCreateCertificateAuthority } from './store.ts';
 export { loadOrCreateServerCertificate, type ServerTlsMaterial } from './server-cert.ts';
 export { fingerprintOfPem } from './fingerprint.ts';
+export { certificateBundle } from './pem.ts';
 // Owner-only file handling, for other modules that keep secrets on disk (the RabbitMQ node's state).
 export { ensurePrivateDir, privateFileMode, readIfExists, writeFileAtomic } from './files.ts';

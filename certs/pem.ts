@@ -13,3 +13,9 @@ export function decodePem(pem: string, label: PemLabel): Uint8Array<ArrayBuffer>
   const match = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`).exec(pem);
   return match ? new Uint8Array(Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64')) : undefined;
 }
+
+/** One PEM bundle of the certificates in `pems`, each once, in order (a trust file for OpenSSL or Erlang). */
+export function certificateBundle(...pems: string[]): string {
+  const blocks = pems.flatMap((pem) => pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []);
+  return `${[...new Set(blocks)].join('\n')}\n`;
+}

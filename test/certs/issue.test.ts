@@ -1,7 +1,7 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createEphemeralCertificateAuthority, fingerprintOfPem, type CertificateAuthority } from '../../certs/index.ts';
+import { certificateBundle, createEphemeralCertificateAuthority, fingerprintOfPem, type CertificateAuthority } from '../../certs/index.ts';
 import { validityOf } from '../../certs/issue.ts';
 import { buildChain, opensslVerify } from './helpers.ts';
 
@@ -58,6 +58,17 @@ describe('device CA', () => {
     // A server certificate never passes as a client one, whatever its key usage.
     const server = await ca.issueServerCertificate(['127.0.0.1']);
     expect((await opensslVerify(ca.clientTrustPem, server.certPem, 'sslserver')).ok).toBe(false);
+  });
+});
+
+describe('certificateBundle', () => {
+  it('keeps each certificate once, in order, and drops whatever is not a certificate', async () => {
+    const other = await createEphemeralCertificateAuthority();
+    const bundle = certificateBundle(ca.rootCertPem, `junk\n${other.rootCertPem}`, ca.rootCertPem);
+    const blocks = bundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+    expect(blocks.map((block) => parse(block).subject)).toEqual(['CN=iotcloud root CA', 'CN=iotcloud root CA']);
+    expect(blocks.map((block) => new X509Certificate(block).fingerprint256)).toEqual([ca.rootCertPem, other.rootCertPem].map((pem) => new X509Certificate(pem).fingerprint256));
+    expect(bundle).not.toContain('junk');
   });
 });
 

@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import {
+  certificateBundle,
   certificateFiles,
   createEphemeralCertificateAuthority,
   fingerprintOfPem,
@@ -67,6 +68,7 @@ describe('loadOrCreateCertificateAuthority', () => {
     const upgraded = await loadOrCreateCertificateAuthority(dir);
     expect(upgraded.rootCertPem).toBe(oldRoot.certPem); // what devices and clients trust is unchanged
     expect(await readFile(join(dir, certificateFiles.rootIssuedDevices), 'utf8')).toMatch(/Delete this file once/);
+    expect(upgraded.clientTrustPem).toBe(certificateBundle(await readFile(join(dir, certificateFiles.deviceCaCert), 'utf8'), oldRoot.certPem));
     const newDevice = await upgraded.issueDeviceCertificate('new-device');
     expect((await opensslVerify(upgraded.clientTrustPem, oldDevice.certPem, 'sslclient')).ok).toBe(true);
     expect((await opensslVerify(upgraded.clientTrustPem, newDevice.certPem, 'sslclient')).ok).toBe(true);

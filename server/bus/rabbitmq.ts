@@ -316,11 +316,15 @@ class RabbitmqBus implements DeviceBus {
   private async resyncPresence(): Promise<void> {
     const live = this.live;
     try {
-      const connections = await this.options.control!.listConnections();
-      // Events received during the listing are newer than it: a device that connected meanwhile
-      // is in both, one that left meanwhile is removed again by its closed event, unless that came
-      // first. Good enough for a presence flag; the next event corrects it.
-      if (this.live === live) this.presence.reset(connections);
+      // Listing takes a second or more (rabbitmqctl): events heard meanwhile may be newer than
+      // it, and the tracker keeps them rather than let the listing undo them.
+      const window = this.presence.beginListing();
+      try {
+        const connections = await this.options.control!.listConnections();
+        if (this.live === live) this.presence.reset(connections);
+      } finally {
+        this.presence.endListing(window);
+      }
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'could not list broker connections; presence catches up as devices reconnect');
     }

@@ -100,4 +100,33 @@ describe('PresenceTracker', () => {
     tracker.clear();
     expect(tracker.deviceCount).toBe(0);
   });
+
+  it('a listing taken while events arrive does not undo them (a device that connected or left meanwhile)', () => {
+    const events: PresenceEvent[] = [];
+    const tracker = new PresenceTracker((event) => events.push(event));
+    tracker.opened({ name: 'a', user: 'dev1' });
+    const window = tracker.beginListing();
+    tracker.opened({ name: 'b', user: 'dev2' }); // after the node answered the listing
+    tracker.closed('a'); // dev1 left after the listing was taken
+    tracker.closed('c'); // dev3 too: connected before we listened, so never opened here
+    tracker.reset([{ name: 'a', user: 'dev1' }, { name: 'c', user: 'dev3' }]);
+    tracker.endListing(window);
+    expect(tracker.isOnline('dev2')).toBe(true);
+    expect(tracker.isOnline('dev1')).toBe(false);
+    expect(tracker.isOnline('dev3')).toBe(false);
+    expect(events.map((e) => `${e.deviceId}:${e.online}`)).toEqual(['dev1:true', 'dev2:true', 'dev1:false']);
+
+    // Once the listing is over, a later one applies in full.
+    tracker.reset([]);
+    expect(tracker.isOnline('dev2')).toBe(false);
+  });
+
+  it('a failed listing stops recording, so later resets are plain again', () => {
+    const tracker = new PresenceTracker(() => undefined);
+    const window = tracker.beginListing();
+    tracker.opened({ name: 'a', user: 'dev1' });
+    tracker.endListing(window);
+    tracker.reset([]);
+    expect(tracker.isOnline('dev1')).toBe(false);
+  });
 });

@@ -12,9 +12,16 @@ export interface ConnectionRecord {
   user: string;
 }
 
+/** What the events said while a listing of the node's connections was being taken. */
+export interface ListingWindow {
+  openedSince: Map<string, ConnectionRecord>;
+  closedSince: Set<string>;
+}
+
 export class PresenceTracker {
   private readonly owners = new Map<string, string>(); // connection name -> device id
   private readonly connections = new Map<string, Set<string>>(); // device id -> connection names
+  private listing: ListingWindow | undefined;
 
   constructor(private readonly emit: (event: PresenceEvent) => void) {}
 
@@ -27,6 +34,10 @@ export class PresenceTracker {
   }
 
   opened(connection: ConnectionRecord, at = new Date()): void {
+    if (this.listing) {
+      this.listing.openedSince.set(connection.name, connection);
+      this.listing.closedSince.delete(connection.name);
+    }
     // The server's own user and anything else that is not a device id is not a device.
     if (!isValidDeviceId(connection.user) || this.owners.has(connection.name)) return;
     this.owners.set(connection.name, connection.user);
@@ -37,6 +48,10 @@ export class PresenceTracker {
   }
 
   closed(name: string, at = new Date()): void {
+    if (this.listing) {
+      this.listing.closedSince.add(name); // even one opened before we listened: the listing may still hold it
+      this.listing.openedSince.delete(name);
+    }
     const deviceId = this.owners.get(name);
     if (deviceId === undefined) return; // opened before we listened, or not a device
     this.owners.delete(name);
@@ -47,15 +62,37 @@ export class PresenceTracker {
     this.emit({ deviceId, online: false, at });
   }
 
-  /** Replace what we know with a full listing (after a reconnection), emitting only the changes. */
-  reset(current: ConnectionRecord[], at = new Date()): void {
-    const keep = new Set(current.map((connection) => connection.name));
-    for (const name of [...this.owners.keys()]) if (!keep.has(name)) this.closed(name, at);
-    for (const connection of current) this.opened(connection, at);
+  /**
+   * Call before asking the node for its connections: events that arrive while the listing is
+   * taken may be newer than it, and `reset` must not undo them.
+   */
+  beginListing(): ListingWindow {
+    this.listing = { openedSince: new Map(), closedSince: new Set() };
+    return this.listing;
   }
 
-  /** Forget everything: every device goes offline. */
+  /** The listing failed or no longer applies: stop recording for it (a newer one carries on). */
+  endListing(window: ListingWindow): void {
+    if (this.listing === window) this.listing = undefined;
+  }
+
+  /**
+   * Replace what we know with a full listing (after a reconnection), emitting only the changes.
+   * Connections opened since `beginListing` stay even if the listing missed them; those closed
+   * since stay closed even if the listing still held them.
+   */
+  reset(current: ConnectionRecord[], at = new Date()): void {
+    const window = this.listing;
+    this.listing = undefined;
+    const listed = window ? current.filter((connection) => !window.closedSince.has(connection.name)) : current;
+    const keep = new Set([...listed.map((connection) => connection.name), ...(window?.openedSince.keys() ?? [])]);
+    for (const name of [...this.owners.keys()]) if (!keep.has(name)) this.closed(name, at);
+    for (const connection of listed) this.opened(connection, at);
+  }
+
+  /** Forget everything: every device goes offline (a listing under way no longer applies). */
   clear(at = new Date()): void {
+    this.listing = undefined;
     this.reset([], at);
   }
 }

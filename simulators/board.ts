@@ -104,7 +104,8 @@ export class Board extends EventEmitter<BoardEvents> {
       subnet: options.network?.subnet ?? '255.255.255.0',
       gateway: options.network?.gateway ?? '192.168.1.1',
     };
-    this.checkConfiguration();
+    // The derived defaults are valid by construction; a fleet builds a board per connect.
+    if (options.mac !== undefined || options.network !== undefined) this.checkConfiguration();
     this.network = { ...this.powerOnNetwork };
     this.uart = new UartBuffer(options.uartCapacityBytes ?? DEFAULT_UART_CAPACITY);
     this.rtcSetAt = this.clock();

@@ -24,6 +24,7 @@ import {
 } from '../../firmware-protocol/index.ts';
 import type { BusCounters, DeviceAuthority, DeviceBus, PresenceEvent } from './device-bus.ts';
 import { deviceListenerTlsOptions, type DeviceListenerTlsMaterial } from './device-listener-tls.ts';
+import { peerIdentity } from './peer-identity.ts';
 
 export interface EmbeddedBusOptions {
   host: string;
@@ -202,14 +203,11 @@ function checkService(clientId: string, username: string | undefined, password: 
 
 /** Why this client may not connect, or undefined when it may. */
 async function authenticateDevice(client: Client, authority: DeviceAuthority): Promise<string | undefined> {
-  const socket = client.conn as tls.TLSSocket;
-  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return 'no client certificate from the platform CA';
-  // Not getPeerX509Certificate(): it copies the certificate (a re-decode, twice the CPU).
-  const certificate = socket.getPeerCertificate();
-  const commonName = typeof certificate.subject?.CN === 'string' ? certificate.subject.CN : undefined;
-  if (!commonName || !isValidDeviceId(commonName)) return 'certificate CN is not a device id';
+  const identity = peerIdentity(client.conn as tls.TLSSocket);
+  if (typeof identity === 'string') return identity;
+  const { commonName, fingerprint } = identity;
+  if (!isValidDeviceId(commonName)) return 'certificate CN is not a device id';
   if (client.id !== commonName) return `client id ${JSON.stringify(client.id)} does not match certificate CN ${JSON.stringify(commonName)}`;
-  const fingerprint = certificate.fingerprint256.replaceAll(':', '').toLowerCase();
   if (!(await authority.isDeviceActive(commonName, fingerprint))) return 'device is not registered or was unregistered';
   return undefined;
 }

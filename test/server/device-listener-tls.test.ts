@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEphemeralCertificateAuthority, type CertificateAuthority, type IssuedCertificate } from '../../certs/index.ts';
 import { deviceListenerTlsOptions } from '../../server/bus/device-listener-tls.ts';
+import { commonNameOf, peerIdentity, type PeerIdentity } from '../../server/bus/peer-identity.ts';
 import { certificateAuthorityFromPem } from '../../certs/ca.ts';
 import { createRoot } from '../../certs/root.ts';
 import { deviceTlsContext } from '../../simulators/transports/connection.ts';
@@ -53,14 +54,14 @@ let ca: CertificateAuthority;
 let serverCert: IssuedCertificate;
 let device: IssuedCertificate;
 let listener: tls.Server;
-const accepted: string[] = [];
+const accepted: (PeerIdentity | string)[] = [];
 
 beforeAll(async () => {
   ca = await createEphemeralCertificateAuthority();
   serverCert = await ca.issueServerCertificate(['127.0.0.1']);
   device = await ca.issueDeviceCertificate('wire-device');
   listener = tls.createServer(deviceListenerTlsOptions({ clientTrustPem: ca.clientTrustPem, certPem: serverCert.certPem, keyPem: serverCert.keyPem }), (socket) => {
-    accepted.push(String(socket.getPeerCertificate().subject.CN));
+    accepted.push(peerIdentity(socket)); // what the embedded broker reads on CONNECT
     socket.end();
   });
   listener.listen(0, '127.0.0.1');
@@ -88,7 +89,7 @@ describe('device listener TLS on the wire', () => {
       expect(fromListener.includes(der(ca.rootCertPem))).toBe(false);
       expect(fromDevice.includes(der(ca.clientTrustPem))).toBe(false);
       expect(fromDevice.includes(der(ca.rootCertPem))).toBe(false);
-      expect(accepted).toContain('wire-device');
+      expect(accepted).toContainEqual({ commonName: 'wire-device', fingerprint: device.fingerprint });
     } finally {
       await relay.close();
     }
@@ -118,5 +119,15 @@ describe('device listener TLS on the wire', () => {
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+describe('the identity the broker reads from a device certificate', () => {
+  it('is the one CN of the subject; none or two is no identity', () => {
+    expect(commonNameOf('CN=lamp-1')).toBe('lamp-1');
+    expect(commonNameOf('C=DE\nO=Acme\nCN=lamp-1')).toBe('lamp-1');
+    expect(commonNameOf('O=Acme')).toBeUndefined();
+    expect(commonNameOf('CN=lamp-1\nCN=lamp-2')).toBeUndefined();
+    expect(commonNameOf('O=CN=lamp-1')).toBeUndefined(); // a CN inside another field's value is not one
   });
 });

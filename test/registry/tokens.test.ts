@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { hashToken, newToken } from '../../server/registry/tokens.ts';
 
 describe('session tokens', () => {
-  it('are 32 random bytes in base64url, different every time', () => {
-    const tokens = Array.from({ length: 100 }, newToken);
+  it('are iotc_ and 32 random bytes in base64url, different every time, never starting with a dash', () => {
+    const tokens = Array.from({ length: 1000 }, newToken);
     for (const token of tokens) {
-      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      expect(Buffer.from(token, 'base64url')).toHaveLength(32);
+      expect(token).toMatch(/^iotc_[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(token.slice('iotc_'.length), 'base64url')).toHaveLength(32);
     }
     expect(new Set(tokens).size).toBe(tokens.length);
   });

@@ -14,7 +14,7 @@ export interface ConnectionRecord {
 
 /** What the events said while a listing of the node's connections was being taken. */
 export interface ListingWindow {
-  openedSince: Map<string, ConnectionRecord>;
+  openedSince: Set<string>;
   closedSince: Set<string>;
 }
 
@@ -35,7 +35,7 @@ export class PresenceTracker {
 
   opened(connection: ConnectionRecord, at = new Date()): void {
     if (this.listing) {
-      this.listing.openedSince.set(connection.name, connection);
+      this.listing.openedSince.add(connection.name);
       this.listing.closedSince.delete(connection.name);
     }
     // The server's own user and anything else that is not a device id is not a device.
@@ -67,7 +67,7 @@ export class PresenceTracker {
    * taken may be newer than it, and `reset` must not undo them.
    */
   beginListing(): ListingWindow {
-    this.listing = { openedSince: new Map(), closedSince: new Set() };
+    this.listing = { openedSince: new Set(), closedSince: new Set() };
     return this.listing;
   }
 
@@ -85,7 +85,7 @@ export class PresenceTracker {
     const window = this.listing;
     this.listing = undefined;
     const listed = window ? current.filter((connection) => !window.closedSince.has(connection.name)) : current;
-    const keep = new Set([...listed.map((connection) => connection.name), ...(window?.openedSince.keys() ?? [])]);
+    const keep = new Set([...listed.map((connection) => connection.name), ...(window?.openedSince ?? [])]);
     for (const name of [...this.owners.keys()]) if (!keep.has(name)) this.closed(name, at);
     for (const connection of listed) this.opened(connection, at);
   }

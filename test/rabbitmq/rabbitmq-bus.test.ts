@@ -15,6 +15,7 @@ import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
 import type { CommandOutcome } from '../../firmware-protocol/index.ts';
 import type { PresenceEvent } from '../../server/bus/device-bus.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/device.ts';
+import { startRabbitmqBus, type BrokerControl } from '../../server/bus/rabbitmq.ts';
 import type { Credentials } from '../../simulators/transports/connection.ts';
 import { startRabbitmqPlatform, type RabbitmqPlatform } from './platform.ts';
 
@@ -130,6 +131,51 @@ describe('the RabbitMQ engine', () => {
       await sim.stop();
       await until(() => !platform.bus.isConnected(id), PRESENCE_WITHIN_MS, 'offline after the device left');
       expect(await platform.bus.command(id, 'get_status', {}, 300)).toMatchObject({ status: 'timeout' });
+    });
+  });
+
+  describe('presence while a server lists the node', () => {
+    it("devices that come and go while a starting bus lists the node's connections keep their true presence", async () => {
+      // The real listing is taken at once; only its answer is held until the devices have
+      // changed, as when rabbitmqctl takes its usual second or more during a server's start.
+      const [leaves, stays] = [newId('leaves'), newId('stays')];
+      const leaving = await device(leaves, await platform.register(leaves));
+      await until(() => platform.bus.isConnected(leaves), PRESENCE_WITHIN_MS, 'online before the listing');
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let listed = false;
+      let applied = false;
+      const heldControl: BrokerControl = {
+        ...platform.control,
+        listConnections: async () => {
+          const connections = await platform.control.listConnections();
+          listed = true;
+          await released;
+          // The bus applies the listing in the continuation of this promise: only microtasks
+          // from here on, so the next event-loop turn finds it applied.
+          setImmediate(() => (applied = true));
+          return connections;
+        },
+      };
+      const bus = await startRabbitmqBus({ url: platform.node.amqpUrl, credentials: platform.node.credentials, deviceUrl: platform.node.mqttsUrl, control: heldControl, logger: platform.logger });
+      try {
+        await until(() => listed, PRESENCE_WITHIN_MS, 'the listing taken');
+        expect(bus.isConnected(leaves)).toBe(false); // connected before this bus listened: only the listing knows it
+
+        await leaving.stop();
+        await until(() => !platform.bus.isConnected(leaves), PRESENCE_WITHIN_MS, 'the leaving device offline');
+        await device(stays, await platform.register(stays));
+        // Events reach this bus in order: once it has heard `stays` arrive, it has heard `leaves` go.
+        await until(() => bus.isConnected(stays), PRESENCE_WITHIN_MS, 'the new device online');
+
+        release(); // the listing holds `leaves` and not `stays`
+        await until(() => applied, PRESENCE_WITHIN_MS, 'the listing applied');
+        expect(bus.isConnected(stays)).toBe(true);
+        expect(bus.isConnected(leaves)).toBe(false);
+      } finally {
+        release();
+        await bus.close();
+      }
     });
   });
 

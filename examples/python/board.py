@@ -120,6 +120,12 @@ def uart_data(value: Any) -> str:
     return value
 
 
+def restart_word(value: Any) -> str:
+    if value != "restart":
+        raise ValueError(f'must be "restart", got {_short_json(value)}')
+    return value
+
+
 # Request fields of every command, in the order the spec lists them. Every field is required and
 # no other field is allowed (besides `cid`).
 COMMANDS: Dict[str, Tuple[Tuple[str, Callable[[Any], Any]], ...]] = {
@@ -134,7 +140,11 @@ COMMANDS: Dict[str, Tuple[Tuple[str, Callable[[Any], Any]], ...]] = {
     "get_status": (),
     "reset_device": (),
     "write_uart": (("data", uart_data),),
+    "set_status": (("status", restart_word),),
 }
+
+# Commands after whose answer the device restarts (set_status is the original devices' restart).
+RESTARTING_COMMANDS = ("reset_device", "set_status")
 
 
 def check_params(command: str, params: Dict[str, Any]) -> Dict[str, Any]:
@@ -241,7 +251,7 @@ class Answer:
     command: str
     cid: Optional[str] = None
     error: Optional[str] = None
-    # reset_device was accepted: publish this answer, then drop the connection, reboot() and
+    # reset_device or set_status was accepted: publish this answer, then drop the connection, reboot() and
     # connect again.
     restart: bool = False
 
@@ -334,7 +344,7 @@ class Board:
             return {"value": self.network["gateway"]}
         if command == "get_status":
             return {"status": self.status}
-        if command == "reset_device":
+        if command in RESTARTING_COMMANDS:
             return {"status": "restarting"}
         if command == "write_uart":
             self.write_uart(params["data"])
@@ -381,7 +391,7 @@ class Board:
         except Exception as error:  # a fault in the "hardware" must not take the device down
             log.exception("command %s failed", command)
             return self._error(command, ProtocolError("INTERNAL", f"device fault: {type(error).__name__}: {error}"), cid)
-        restart = command == "reset_device"
+        restart = command in RESTARTING_COMMANDS
         if restart:
             self.status = "restarting"
         self.counters["answered"] += 1

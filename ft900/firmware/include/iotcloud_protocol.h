@@ -45,9 +45,10 @@
   X(IOT_CMD_GET_GATEWAY, "get_gateway") \
   X(IOT_CMD_GET_STATUS, "get_status") \
   X(IOT_CMD_RESET_DEVICE, "reset_device") \
-  X(IOT_CMD_WRITE_UART, "write_uart")
+  X(IOT_CMD_WRITE_UART, "write_uart") \
+  X(IOT_CMD_SET_STATUS, "set_status")
 
-#define IOT_COMMAND_COUNT 11
+#define IOT_COMMAND_COUNT 12
 
 /* ---- error codes: X(enum, code, name) ---- */
 #define IOT_ERROR_LIST(X) \

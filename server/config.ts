@@ -39,6 +39,8 @@ export interface ServerConfig {
   tokenTtlMs: number;
   defaultCommandTimeoutMs: number;
   logLevel: string;
+  /** The original libpyiotcloud REST API at the root path (/signup, /login, /register_device, /get_gpio, ...). */
+  legacyApi: boolean;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -53,6 +55,7 @@ export const defaultConfig: ServerConfig = {
   tokenTtlMs: 60 * 60 * 1000,
   defaultCommandTimeoutMs: 5000,
   logLevel: 'info',
+  legacyApi: true,
 };
 
 export function isLoopback(host: string): boolean {

@@ -57,6 +57,13 @@ export class DeviceRegistry {
     return device;
   }
 
+  /** The caller's unrevoked device with this name (names are unique per user), or 404. */
+  async requireNamed(ownerId: string, name: string): Promise<Device> {
+    const device = await this.store.findDeviceByName(ownerId, name);
+    if (!device) throw notFound(`you have no device named ${JSON.stringify(name)}`);
+    return device;
+  }
+
   async unregister(ownerId: string, deviceId: string): Promise<void> {
     await this.requireOwned(ownerId, deviceId);
     this.active.delete(deviceId);

@@ -34,7 +34,7 @@ export class DeviceRegistry {
     }
     const issued = await this.ca.issueDeviceCertificate(deviceId, input.keyAlgorithm ? { algorithm: input.keyAlgorithm } : {});
     try {
-      const device = await this.store.createDevice({ id: deviceId, ownerId, name: input.name, certFingerprint: issued.fingerprint });
+      const device = await this.store.createDevice({ id: deviceId, ownerId, name: input.name, certFingerprint: issued.fingerprint, certPem: issued.certPem });
       return { device, certificatePem: issued.certPem, privateKeyPem: issued.keyPem };
     } catch (error) {
       if (error instanceof RegistryConflictError) {

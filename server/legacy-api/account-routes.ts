@@ -71,7 +71,7 @@ export function registerAccountRoutes(scope: FastifyInstance, options: LegacyApi
     return {
       status: 'OK',
       message: 'Devices queried successfully; private keys are returned once, by register_device, never here',
-      devices: list.map((device) => ({ devicename: device.name, deviceid: device.id, ca: options.rootCaPem, online: bus.isConnected(device.id) })),
+      devices: list.map((device) => ({ devicename: device.name, deviceid: device.id, ca: options.rootCaPem, ...(device.certPem ? { cert: device.certPem } : {}), online: bus.isConnected(device.id) })),
     };
   });
 }

@@ -128,7 +128,7 @@ describe('the original libpyiotcloud client and devices against iotcloud up (emb
     const listed = list.answer.devices as Record<string, unknown>[];
     expect(listed.map((device) => device.devicename)).toEqual(['ft900device1', 'ft900device2']);
     for (const device of listed) {
-      expect(device).toMatchObject({ ca: up.rootCaPem, online: true });
+      expect(device).toMatchObject({ ca: up.rootCaPem, cert: expect.stringMatching(/BEGIN CERTIFICATE/), online: true });
       expect(device).not.toHaveProperty('pkey'); // returned once, at registration
     }
   });

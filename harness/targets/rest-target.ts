@@ -134,7 +134,7 @@ function mapAnswer(answer: HttpAnswer, base: { deviceId: string; command: string
       if (error.name === 'INVALID_ANSWER') {
         // The device answered, but not validly: counted as an invalid answer, never as a timeout.
         const raw = (body.error as { answer?: unknown }).answer;
-        return { status: 'invalid-answer', ...base, elapsedMs, problem: error.message, answer: { topic: `server/${base.deviceId}/${base.command}`, payload: typeof raw === 'string' ? raw : '' }, source: 'device', httpStatus };
+        return { status: 'invalid-answer', ...base, elapsedMs, problem: error.message.replace(/^.*?, which is not a valid answer: /s, ''), answer: { topic: `server/${base.deviceId}/${base.command}`, payload: typeof raw === 'string' ? raw : '' }, source: 'device', httpStatus };
       }
       return { status: 'device-error', ...base, error, elapsedMs, source: 'device', httpStatus };
     case 400:

@@ -37,10 +37,10 @@ import { Fleet, loadFleetCredentials, openFileLimit, openFileWarning, provisionF
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 import { startBenchStack } from './stack.ts';
 import { measureTlsCeiling } from './tls-ceiling.ts';
-import { commandRuntime, jemallocLibrary } from '../cli/runtime.ts';
-import { IOTCLOUD_BIN, profileArgs } from '../cli/up-process.ts';
+import { commandRuntime, jemallocLibrary } from '../cli/process/runtime.ts';
+import { IOTCLOUD_BIN, profileArgs } from '../cli/process/up-process.ts';
 import { brokerStatus } from '../broker/index.ts';
-import { freePorts } from '../test/rabbitmq/platform.ts';
+import { freePorts } from '../testkit/rabbitmq-platform.ts';
 
 const env = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);

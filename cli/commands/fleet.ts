@@ -11,7 +11,7 @@ import { certificateFiles } from '../../certs/index.ts';
 import { defaultConfig } from '../../server/config.ts';
 import { transportNames, type TransportName } from '../../simulators/index.ts';
 import { openFileLimit, openFileWarning, parseProfileShares, profileShareSyntax, runFleet, type RunFleetOptions } from '../../simulators/fleet/index.ts';
-import { loadSession } from '../session.ts';
+import { loadSession } from '../../rest-client/session.ts';
 import { UsageError } from '../usage-error.ts';
 
 export interface FleetArgs {

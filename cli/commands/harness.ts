@@ -14,8 +14,8 @@ import { executeHarness, exitCodes, type HarnessOptions, type TargetSpec } from 
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { parseProfile, startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
-import { RestClient } from '../rest-client.ts';
-import { loadSession } from '../session.ts';
+import { RestClient } from '../../rest-client/client.ts';
+import { loadSession } from '../../rest-client/session.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface HarnessArgs {

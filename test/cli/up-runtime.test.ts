@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jemallocLibrary } from '../../cli/runtime.ts';
-import { spawnUp, type UpProcess } from '../../cli/up-process.ts';
+import { jemallocLibrary } from '../../cli/process/runtime.ts';
+import { spawnUp, type UpProcess } from '../../cli/process/up-process.ts';
 
 const alive = (pid: number) => {
   try {

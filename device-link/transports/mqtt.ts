@@ -6,7 +6,9 @@
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { deviceSubscription } from '../../firmware-protocol/index.ts';
-import { checkServerNameOnLeafOnly, checkUrl, deviceTlsContext, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
+import { type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from '../connection.ts';
+import { checkServerNameOnLeafOnly, deviceTlsContext } from '../tls.ts';
+import { checkUrl, hostOf, serverName } from '../url.ts';
 
 export interface MqttTransportOptions extends TransportOptions {
   /** MQTT clean session. True (default): requests sent while the device is away are lost, as
@@ -56,7 +58,7 @@ export function mqttTransport(options: MqttTransportOptions): TransportBinding {
 function brokerAddress(url: URL, tls: boolean): Pick<IClientOptions, 'protocol' | 'host' | 'port' | 'username' | 'password'> {
   return {
     protocol: tls ? 'mqtts' : 'mqtt',
-    host: url.hostname.replace(/^\[|\]$/g, ''),
+    host: hostOf(url),
     port: url.port ? Number(url.port) : tls ? 8883 : 1883,
     ...(url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : {}),
   };

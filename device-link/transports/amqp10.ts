@@ -16,7 +16,9 @@ import type { Socket } from 'node:net';
 import rhea from 'rhea';
 import type { Connection, ConnectionOptions, Delivery, EventContext, Message, Sender } from 'rhea';
 import { AMQP_EXCHANGE, amqpDeviceQueue, deviceSubscription } from '../../firmware-protocol/index.ts';
-import { checkUrl, deviceTlsContext, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
+import { type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from '../connection.ts';
+import { deviceTlsContext } from '../tls.ts';
+import { checkUrl, serverName } from '../url.ts';
 
 export interface Amqp10TransportOptions extends TransportOptions {
   /**

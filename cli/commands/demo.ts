@@ -11,7 +11,7 @@ import { executeHarness } from '../../harness/index.ts';
 import { startServer } from '../../server/server.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { untilStopped } from '../process/signals.ts';
-import { RestClient, RestError } from '../../rest-client/client.ts';
+import { RestClient, RestError } from '../../rest-client/index.ts';
 import { serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
 import { UsageError } from '../usage-error.ts';
 import { serviceTargetOptions } from './harness.ts';

@@ -4,7 +4,7 @@
  * credentials folder; they connect at the requested pace and stay connected until SIGINT/SIGTERM,
  * `--duration` or the caller's signal; then every device is closed and the counters summed up.
  */
-import { RestClient } from '../../rest-client/client.ts';
+import { RestClient } from '../../rest-client/index.ts';
 import { randomBytes } from 'node:crypto';
 import type { TransportName } from '../device.ts';
 import { loadFleetCredentials, saveFleetCredentials } from './credentials.ts';

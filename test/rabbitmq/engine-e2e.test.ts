@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../cli/process/up-process.ts';
-import { RestClient, type DeviceRegistration } from '../../rest-client/client.ts';
+import { RestClient, type DeviceRegistration } from '../../rest-client/index.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { connectAsDevice } from '../helpers/server.ts';
 

@@ -1,5 +1,5 @@
 /**
- * `iotcloud up` in its runtime (cli/runtime.ts), started as users start it: under jemalloc, in a
+ * `iotcloud up` in its runtime (cli/process/runtime.ts), started as users start it: under jemalloc, in a
  * second process that must not outlive the first.
  */
 import { mkdtemp, rm } from 'node:fs/promises';

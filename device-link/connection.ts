@@ -26,7 +26,7 @@ export interface SessionHandlers {
 }
 
 /** One live broker connection, as made by a thin transport. */
-export interface Session {
+export interface BrokerSession {
   /** Start receiving requests (subscribe / consume); resolves once they can arrive. */
   listen(): Promise<void>;
   /** Publish one answer; resolves when the broker has it (QoS 1 / publisher confirm). */
@@ -40,7 +40,7 @@ export interface Session {
 export interface TransportBinding {
   /** Topic syntax on this transport: MQTT `a/b` or AMQP routing keys `a.b`. */
   topicStyle: Transport;
-  open(handlers: SessionHandlers): Promise<Session>;
+  open(handlers: SessionHandlers): Promise<BrokerSession>;
 }
 
 /** The shape the device sees, whatever the transport. */
@@ -71,7 +71,7 @@ export interface ConnectionEvents {
 
 export class ReconnectingConnection implements DeviceConnection {
   readonly topicStyle: Transport;
-  private session: Session | undefined;
+  private session: BrokerSession | undefined;
   /** Whether `up` was reported for the current session (so `down` pairs with it). */
   private reportedUp = false;
   /** Bumped whenever earlier attempts must be abandoned (disconnect, close). */
@@ -140,7 +140,7 @@ export class ReconnectingConnection implements DeviceConnection {
   }
 
   /** Forget the current session (reporting `down` if it was up) and hand it back to be ended. */
-  private release(error?: Error): Session | undefined {
+  private release(error?: Error): BrokerSession | undefined {
     const session = this.session;
     const wasUp = this.reportedUp;
     this.session = undefined;
@@ -151,7 +151,7 @@ export class ReconnectingConnection implements DeviceConnection {
 
   /** One attempt: open, then listen; only then is the device "up". */
   private async attempt(generation: number): Promise<void> {
-    const mine: { session?: Session } = {}; // set once the opened session is ours
+    const mine: { session?: BrokerSession } = {}; // set once the opened session is ours
     let early: [string, Buffer][] | undefined = [];
     let lostEarly: { error?: Error } | undefined;
     // Methods, not arrows: tsx names every closure assigned to a name (esbuild keepNames), giving

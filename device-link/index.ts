@@ -8,7 +8,7 @@ export {
   ReconnectingConnection,
   type ConnectionEvents,
   type DeviceConnection,
-  type Session,
+  type BrokerSession,
   type SessionHandlers,
   type TransportBinding,
   type TransportOptions,

@@ -6,7 +6,7 @@
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { deviceSubscription } from '../../firmware-protocol/index.ts';
-import { type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from '../connection.ts';
+import { type BrokerSession, type SessionHandlers, type TransportBinding, type TransportOptions } from '../connection.ts';
 import { checkServerNameOnLeafOnly, deviceTlsContext } from '../tls.ts';
 import { checkUrl, hostOf, serverName } from '../url.ts';
 
@@ -65,7 +65,7 @@ function brokerAddress(url: URL, tls: boolean): Pick<IClientOptions, 'protocol' 
 }
 
 /** `url` only names the broker in error messages: `clientOptions` says where to connect. */
-function openSession(url: string, clientOptions: IClientOptions & { secureContext?: SecureContext }, deviceId: string, handlers: SessionHandlers): Promise<Session> {
+function openSession(url: string, clientOptions: IClientOptions & { secureContext?: SecureContext }, deviceId: string, handlers: SessionHandlers): Promise<BrokerSession> {
   return new Promise((resolve, reject) => {
     const client = connect({ ...clientOptions });
     if (clientOptions.secureContext) checkServerNameOnLeafOnly(client.stream as TLSSocket);

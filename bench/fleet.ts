@@ -38,7 +38,7 @@ import { printMetric, processTreeCpuSeconds } from './report.ts';
 import { startBenchStack } from './stack.ts';
 import { measureTlsCeiling } from './tls-ceiling.ts';
 import { commandRuntime, jemallocLibrary } from '../cli/process/runtime.ts';
-import { IOTCLOUD_BIN, profileArgs } from '../cli/process/up-process.ts';
+import { IOTCLOUD_BIN, profileArgs } from '../testkit/up-process.ts';
 import { brokerStatus } from '../broker/index.ts';
 import { freePorts } from '../testkit/rabbitmq-platform.ts';
 

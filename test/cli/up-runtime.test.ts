@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jemallocLibrary } from '../../cli/process/runtime.ts';
-import { spawnUp, type UpProcess } from '../../cli/process/up-process.ts';
+import { spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 
 const alive = (pid: number) => {
   try {

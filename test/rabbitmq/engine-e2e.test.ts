@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../cli/process/up-process.ts';
+import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 import { RestClient, type DeviceRegistration } from '../../rest-client/index.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { connectAsDevice } from '../helpers/server.ts';

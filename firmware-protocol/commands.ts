@@ -3,7 +3,7 @@
  * with their static types. This table is the single source of truth; the codec, the JSON Schema
  * files, docs/protocol.md and the C header are all derived from it.
  */
-import { Type, type Static, type TObject } from '@sinclair/typebox';
+import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { limits } from './limits.ts';
 
 const GpioNumber = Type.Integer({
@@ -33,11 +33,25 @@ const UartData = Type.String({
   maxLength: limits.uartMaxBytes,
   description: `text to write to the UART, 1..${limits.uartMaxBytes} UTF-8 bytes`,
 });
+const RestartWord = Type.Literal('restart', { description: 'what to do; only `restart` exists' });
 const DeviceStatus = Type.Union([Type.Literal('running'), Type.Literal('restarting')], {
   description: 'device state',
 });
 
 const strict = { additionalProperties: false } as const;
+
+/**
+ * The kind of every request field type, by schema: generated code (the C header, the Python
+ * example's table) names a field's check by its kind, and each device implements one check per
+ * kind. A request field of a new type needs a kind here (the generators refuse one without).
+ */
+export const requestFieldKinds: ReadonlyMap<TSchema, string> = new Map<TSchema, string>([
+  [GpioNumber, 'gpio_number'],
+  [GpioLevel, 'gpio_level'],
+  [EpochSeconds, 'epoch_seconds'],
+  [UartData, 'uart_data'],
+  [RestartWord, 'restart_word'],
+]);
 
 export interface CommandSpec<Req extends TObject = TObject, Res extends TObject = TObject> {
   summary: string;
@@ -149,7 +163,7 @@ export const commands = {
       'The original devices restart on `set_status` with `status` `restart`. Same as reset_device: ' +
       'answer `restarting` first, then restart: drop the broker connection, reset GPIO, UART and ' +
       'network state to power-on defaults, and connect again.',
-    request: Type.Object({ status: Type.Literal('restart', { description: 'what to do; only `restart` exists' }) }, strict),
+    request: Type.Object({ status: RestartWord }, strict),
     response: Type.Object({ status: DeviceStatus }),
     example: { request: { status: 'restart' }, response: { status: 'restarting' } },
     restarts: true,

@@ -4,7 +4,7 @@
  * original libpyiotcloud device would not echo one.
  */
 import type { MqttClient } from 'mqtt';
-import type { DeviceRegistration } from '../../cli/rest-client.ts';
+import type { DeviceRegistration } from '../../rest-client/index.ts';
 import { connectAsDevice } from './server.ts';
 
 export const WRONG_MAC_ANSWER = '{"value":""}';

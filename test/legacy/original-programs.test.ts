@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { spawnUp, type UpProcess } from '../../cli/up-process.ts';
+import { spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 
 const run = promisify(execFile);
 const python = '/usr/bin/python3';

@@ -117,6 +117,7 @@ describe('iotcloud up, end to end', () => {
       expect(error.message).toMatch(/\/value/);
     } finally {
       await board.endAsync();
+      await client.unregisterDevice(wrong.deviceId); // the later cases list this user's devices
     }
   });
 

@@ -10,6 +10,15 @@ export const Credentials = Type.Object(
   { additionalProperties: false },
 );
 
+/** Login checks a password, it does not judge one: any length up to the cap, so a wrong one is a 401. */
+export const LoginCredentials = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
 export const LoginAnswer = Type.Object({
   token: Type.String({ description: 'send as `Authorization: Bearer <token>`' }),
   expiresAt: Type.String({ format: 'date-time' }),

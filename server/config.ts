@@ -38,6 +38,11 @@ export interface ServerConfig {
   servicePort?: number;
   tokenTtlMs: number;
   defaultCommandTimeoutMs: number;
+  /**
+   * A command to an offline device is refused at once (409) unless the device was seen or
+   * registered within this many ms (it may be reconnecting): then it is sent as usual.
+   */
+  offlineGraceMs: number;
   logLevel: string;
 }
 
@@ -52,6 +57,7 @@ export const defaultConfig: ServerConfig = {
   tlsHosts: ['localhost', '127.0.0.1', '::1'],
   tokenTtlMs: 60 * 60 * 1000,
   defaultCommandTimeoutMs: 5000,
+  offlineGraceMs: 10_000,
   logLevel: 'info',
 };
 

@@ -88,6 +88,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     bus,
     rootCaPem: ca.rootCertPem,
     defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
+    offlineGraceMs: config.offlineGraceMs,
     ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.credentials.username } } : {}),
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });

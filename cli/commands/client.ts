@@ -129,11 +129,12 @@ export const clientCommands: CommandModule<object, ClientArgs>[] = [
         .positional('deviceId', { type: 'string', demandOption: true })
         .positional('command', { type: 'string', choices: commandNames, demandOption: true })
         .positional('params', { type: 'string', describe: `JSON, e.g. '{"number":18,"value":1}'` })
-        .option('timeout', { type: 'number', describe: 'ms to wait for the device' }) as Argv<ClientArgs>,
+        .option('timeout', { type: 'number', describe: 'ms to wait for the device' })
+        .option('wait', { type: 'boolean', default: false, describe: 'send even when the server sees the device offline, and wait up to --timeout for the answer' }) as Argv<ClientArgs>,
     handler: async (args) => {
-      const a = args as unknown as ClientArgs & { deviceId: string; command: string; params?: string; timeout?: number };
+      const a = args as unknown as ClientArgs & { deviceId: string; command: string; params?: string; timeout?: number; wait: boolean };
       const client = await clientFrom(a, true);
-      print(await client.command(a.deviceId, a.command, parseParams(a.params), a.timeout));
+      print(await client.command(a.deviceId, a.command, parseParams(a.params), a.timeout, { wait: a.wait }));
       client.close();
     },
   },

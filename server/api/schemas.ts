@@ -65,7 +65,10 @@ export const ErrorAnswer = Type.Object({
 });
 
 export const CommandQuery = Type.Object(
-  { timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'how long to wait for the device' })) },
+  {
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'how long to wait for the device' })),
+    wait: Type.Optional(Type.Boolean({ description: 'send even when the server sees the device offline, and wait up to timeoutMs for the answer (default: a device offline for a while is refused at once with 409 DEVICE_OFFLINE)' })),
+  },
   { additionalProperties: false },
 );
 

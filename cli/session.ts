@@ -1,4 +1,8 @@
-/** Where `iotcloud login` keeps the token for later client commands (file mode 0600). */
+/**
+ * What the CLI remembers between commands, in $IOTCLOUD_HOME/session.json (default ~/.iotcloud,
+ * file mode 0600): the token from `iotcloud login`, and the server, CA and device broker URL the
+ * user already named, so later commands need no flags.
+ */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,10 +11,19 @@ export interface SavedSession {
   server: string;
   token: string;
   expiresAt: string;
+  /** Absolute path of the CA file the login was made with. */
+  ca?: string;
+  username?: string;
+  /** Where devices connect, as the server said at the last `iotcloud register`. */
+  mqttUrl?: string;
+}
+
+export function iotcloudHome(): string {
+  return process.env.IOTCLOUD_HOME ?? join(homedir(), '.iotcloud');
 }
 
 export function sessionPath(): string {
-  return join(process.env.IOTCLOUD_HOME ?? join(homedir(), '.iotcloud'), 'session.json');
+  return join(iotcloudHome(), 'session.json');
 }
 
 export async function saveSession(session: SavedSession): Promise<void> {
@@ -26,4 +39,10 @@ export async function loadSession(): Promise<SavedSession | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Add to what is remembered (no-op without a saved login). */
+export async function remember(patch: Partial<Pick<SavedSession, 'mqttUrl'>>): Promise<void> {
+  const session = await loadSession();
+  if (session) await saveSession({ ...session, ...patch });
 }

@@ -33,7 +33,7 @@ export async function spawnUp(args: string[], options: { timeoutMs?: number; env
   const exited = once(child, 'exit');
 
   const banner = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`iotcloud up did not start within ${options.timeoutMs ?? 30_000} ms:\n${output}`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => reject(new Error(`iotcloud up did not start within ${options.timeoutMs ?? 90_000} ms:\n${output}`)), options.timeoutMs ?? 90_000);
     const check = () => {
       if (/Press Ctrl\+C to stop/.test(output)) {
         clearTimeout(timer);

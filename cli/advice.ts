@@ -2,7 +2,7 @@
  * Turns what went wrong talking to a server into what to do next: which flag, which command.
  * Raw Node errors ("unable to verify the first certificate", ECONNREFUSED) say neither.
  */
-import { RestError } from './rest-client.ts';
+import { RestError } from '../rest-client/index.ts';
 
 export interface ConnectionContext {
   server: string;

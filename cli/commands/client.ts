@@ -1,19 +1,16 @@
 /**
  * The original client.py, as subcommands: signup, login, register, unregister, devices, cmd.
  * Output is for people; `--json` prints the API's answer for machines. The server, CA and device
- * broker URL the user named once are remembered (cli/session.ts), so later commands need no flags.
+ * broker URL the user named once are remembered (rest-client/session.ts, resolved in cli/rest-access.ts), so later commands need no flags.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { commandNames } from '../../firmware-protocol/index.ts';
-import { certificateFiles } from '../../certs/index.ts';
-import { defaultConfig } from '../../server/config.ts';
-import { explain, type ConnectionContext } from '../advice.ts';
+import { RestClient, remember, saveSession, type DeviceSummary } from '../../rest-client/index.ts';
+import { explain } from '../advice.ts';
 import { promptHidden } from '../prompt.ts';
-import { RestClient, type DeviceSummary } from '../rest-client.ts';
-import { loadSession, remember, saveSession, type SavedSession } from '../session.ts';
+import { caOptionHelp, resolveAccess, serverOptionHelp, type RestAccess } from '../rest-access.ts';
 import { ago, table } from '../table.ts';
 import { UsageError } from '../usage-error.ts';
 
@@ -24,57 +21,28 @@ interface ClientArgs {
   json: boolean;
 }
 
-const defaultServer = `https://127.0.0.1:${defaultConfig.apiPort}`;
-const defaultCaPath = join(defaultConfig.dataDir, 'ca', certificateFiles.rootCert);
-
 const clientOptions = {
-  server: { type: 'string', describe: `REST API base URL (env IOTCLOUD_SERVER; default: the one \`iotcloud login\` saved, else ${defaultServer})` },
-  ca: { type: 'string', describe: `PEM file of the server's root CA (env IOTCLOUD_CA; default: the one \`iotcloud login\` saved, else ${defaultCaPath} when present)` },
+  server: { type: 'string', describe: serverOptionHelp },
+  ca: { type: 'string', describe: caOptionHelp },
   token: { type: 'string', describe: 'bearer token (env IOTCLOUD_TOKEN; default: the one saved by `iotcloud login`)' },
   json: { type: 'boolean', default: false, describe: 'print the API answer as JSON, for scripts' },
 } as const;
 
-interface Connection extends ConnectionContext {
+interface Connection extends RestAccess {
   client: RestClient;
-  saved: SavedSession | undefined;
-}
-
-/** Flags first, then the environment, then what `iotcloud login` remembered, then the defaults. */
-async function connect(args: ClientArgs, needsToken: boolean): Promise<Connection> {
-  const saved = await loadSession();
-  const server = args.server ?? process.env.IOTCLOUD_SERVER ?? saved?.server ?? defaultServer;
-  const ca = caFor(args, saved);
-  let caPem: string | undefined;
-  if (ca) {
-    try {
-      caPem = readFileSync(ca.path, 'utf8');
-    } catch (error) {
-      throw new UsageError(`${ca.from} names the CA file ${ca.path}, which cannot be read (${(error as NodeJS.ErrnoException).code}); pass --ca with the server's rootca.pem`);
-    }
-  }
-  const token = args.token ?? process.env.IOTCLOUD_TOKEN ?? (saved && saved.server === server ? saved.token : undefined);
-  if (needsToken && !token) throw new UsageError(`not logged in to ${server}: run \`iotcloud login <username> --server ${server}\` first, or pass --token`);
-  const client = new RestClient({ baseUrl: server, ...(caPem ? { caPem } : {}), ...(token ? { token } : {}) });
-  return { client, server, saved, ...(ca ? { ca } : {}) };
-}
-
-function caFor(args: ClientArgs, saved: SavedSession | undefined): ConnectionContext['ca'] {
-  if (args.ca) return { path: resolve(args.ca), from: '--ca' };
-  if (process.env.IOTCLOUD_CA) return { path: resolve(process.env.IOTCLOUD_CA), from: 'IOTCLOUD_CA' };
-  if (saved?.ca && (!args.server || args.server === saved.server)) return { path: saved.ca, from: 'the CA saved by `iotcloud login`' };
-  if (existsSync(defaultCaPath)) return { path: resolve(defaultCaPath), from: `the default ${defaultCaPath}` };
-  return undefined;
 }
 
 /** Run one client command: connect, act, close; failures come back with their next step. */
 async function withClient(args: ClientArgs, needsToken: boolean, act: (connection: Connection) => Promise<void>): Promise<void> {
-  const connection = await connect(args, needsToken);
+  const access = await resolveAccess(args);
+  if (needsToken && !access.token) throw new UsageError(`not logged in to ${access.server}: run \`iotcloud login <username> --server ${access.server}\` first, or pass --token`);
+  const client = new RestClient({ baseUrl: access.server, ...(access.ca ? { caPem: access.ca.pem } : {}), ...(access.token ? { token: access.token } : {}) });
   try {
-    await act(connection);
+    await act({ ...access, client });
   } catch (error) {
-    throw new Error(explain(error, connection));
+    throw new Error(explain(error, access));
   } finally {
-    connection.client.close();
+    client.close();
   }
 }
 

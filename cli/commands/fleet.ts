@@ -4,18 +4,15 @@
  * --rate with at most --concurrency handshakes in flight, keeps them connected and reports
  * progress until Ctrl-C or --duration.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { certificateFiles } from '../../certs/index.ts';
-import { defaultConfig } from '../../server/config.ts';
 import { transportNames, type TransportName } from '../../simulators/index.ts';
 import { openFileLimit, openFileWarning, parseProfileShares, profileShareSyntax, runFleet, type RunFleetOptions } from '../../simulators/fleet/index.ts';
-import { loadSession } from '../session.ts';
+import { currentAllocator } from '../process/allocator.ts';
+import { caOptionHelp, resolveAccess, serverOptionHelp } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
 
 export interface FleetArgs {
-  server: string;
+  server?: string;
   ca?: string;
   token?: string;
   user?: string;
@@ -42,8 +39,8 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
   builder: (y) =>
     y
       .options({
-        server: { type: 'string', default: process.env.IOTCLOUD_SERVER ?? `https://127.0.0.1:${defaultConfig.apiPort}`, describe: 'REST API base URL (env IOTCLOUD_SERVER)' },
-        ca: { type: 'string', describe: `PEM file of the platform root CA (default: ${defaultConfig.dataDir}/ca/${certificateFiles.rootCert} when present; env IOTCLOUD_CA)` },
+        server: { type: 'string', describe: serverOptionHelp },
+        ca: { type: 'string', describe: caOptionHelp },
         token: { type: 'string', describe: 'bearer token (default: env IOTCLOUD_TOKEN, or the one saved by `iotcloud login`)' },
         user: { type: 'string', describe: 'log in as this user instead of using a token' },
         password: { type: 'string', describe: 'password for --user (or env IOTCLOUD_PASSWORD)' },
@@ -115,6 +112,7 @@ export function checkFleetArgs(args: FleetArgs): void {
 export async function fleetOptionsFrom(args: FleetArgs): Promise<RunFleetOptions> {
   checkFleetArgs(args);
   const common: RunFleetOptions = {
+    allocator: currentAllocator(),
     rate: args.rate,
     concurrency: args.concurrency,
     transport: args.transport,
@@ -128,17 +126,15 @@ export async function fleetOptionsFrom(args: FleetArgs): Promise<RunFleetOptions
   };
   if (args.certs !== undefined) return { ...common, certsDir: args.certs };
 
-  const caPath = args.ca ?? process.env.IOTCLOUD_CA ?? join(defaultConfig.dataDir, 'ca', certificateFiles.rootCert);
-  let caPem: string | undefined;
-  if (existsSync(caPath)) caPem = readFileSync(caPath, 'utf8');
-  else if (args.ca) throw new UsageError(`--ca ${args.ca}: no such file`);
+  const access = await resolveAccess({ ...(args.server ? { server: args.server } : {}), ...(args.ca ? { ca: args.ca } : {}), ...(args.token ? { token: args.token } : {}) });
+  const caPem = access.ca?.pem;
   const password = args.password ?? process.env.IOTCLOUD_PASSWORD;
   if (args.user !== undefined && !password) throw new UsageError('--user needs --password (or the IOTCLOUD_PASSWORD environment variable)');
-  const token = args.user === undefined ? (args.token ?? process.env.IOTCLOUD_TOKEN ?? (await loadSession())?.token) : undefined;
+  const token = args.user === undefined ? access.token : undefined;
   if (args.user === undefined && !token) throw new UsageError('not logged in: pass --token, --user/--password, or run `iotcloud login` first');
   return {
     ...common,
-    server: { baseUrl: args.server, ...(caPem ? { caPem } : {}), ...(token ? { token } : { username: args.user!, password: password! }) },
+    server: { baseUrl: access.server, ...(caPem ? { caPem } : {}), ...(token ? { token } : { username: args.user!, password: password! }) },
     provisionConcurrency: args['provision-concurrency'],
     ...(args.prefix === undefined ? {} : { prefix: args.prefix }),
     ...(args.save === undefined ? {} : { saveDir: args.save }),

@@ -1,8 +1,10 @@
 /** `iotcloud sim`: one simulated device next to your board, logging every request and answer. */
 import type { CommandModule } from 'yargs';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
-import { credentialFilesIn, parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
-import { loadSession } from '../session.ts';
+import { credentialFilesIn } from '../../device-link/index.ts';
+import { parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
+import { loadSession } from '../../rest-client/index.ts';
+import { stopSignal } from '../process/signals.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface SimArgs {
@@ -47,6 +49,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
     const secure = /^(mqtts|amqps):/.test(url);
     if (!secure && !args.plaintext) throw new UsageError(`${url} is not TLS; use mqtts:// or amqps://, or pass --plaintext for a loopback broker`);
     await runSingleDevice({
+      signal: stopSignal(),
       transport: args.transport,
       url,
       deviceId: args.device,

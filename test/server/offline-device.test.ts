@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
-import type { DeviceRegistration, RestClient } from '../../cli/rest-client.ts';
+import type { DeviceRegistration, RestClient } from '../../rest-client/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** `strict` refuses an offline device at once; `graceful` keeps the default grace for devices seen moments ago. */

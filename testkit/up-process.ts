@@ -17,7 +17,7 @@ export interface UpProcess {
   /** With `--service-port`: the service.json the harness logs in with. */
   serviceCredentialsPath?: string;
   child: ChildProcess;
-  /** The server's own process: the banner's pid (`child` may be the first run, cli/runtime.ts). */
+  /** The server's own process: the banner's pid (`child` may be the first run, cli/process/runtime.ts). */
   serverPid: number;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;

@@ -7,10 +7,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-export interface SavedSession {
-  server: string;
+/** What `POST /api/v1/auth/login` answers. */
+export interface Session {
   token: string;
   expiresAt: string;
+}
+
+/** A session as `iotcloud login` saves it: with the server it belongs to, and what else was named. */
+export interface SavedSession extends Session {
+  server: string;
   /** Absolute path of the CA file the login was made with. */
   ca?: string;
   username?: string;
@@ -45,4 +50,14 @@ export async function loadSession(): Promise<SavedSession | undefined> {
 export async function remember(patch: Partial<Pick<SavedSession, 'mqttUrl'>>): Promise<void> {
   const session = await loadSession();
   if (session) await saveSession({ ...session, ...patch });
+}
+
+/**
+ * The bearer token to use: the flag, else IOTCLOUD_TOKEN, else the one `iotcloud login` saved,
+ * which is only ever sent to the server it came from.
+ */
+export async function savedToken(flag?: string, server?: string): Promise<string | undefined> {
+  if (flag ?? process.env.IOTCLOUD_TOKEN) return flag ?? process.env.IOTCLOUD_TOKEN;
+  const saved = await loadSession();
+  return saved && (server === undefined || saved.server === server) ? saved.token : undefined;
 }

@@ -102,7 +102,7 @@ describe('iotcloud client subcommands, off the default ports', () => {
     expect(noSuchDevice.code).toBe(1);
     expect(noSuchDevice.stderr).toMatch(/404 NOT_FOUND.*\n\s+next: list your devices with: iotcloud devices/);
 
-    const nothingThere = await iotcloud('devices', '--server', 'https://127.0.0.1:1');
+    const nothingThere = await iotcloud('devices', '--server', 'https://127.0.0.1:1', '--token', 'iotc_any');
     expect(nothingThere.code).toBe(1);
     expect(nothingThere.stderr).toMatch(/nothing answers at https:\/\/127\.0\.0\.1:1 .*\n\s+next: start the server with `iotcloud up`/);
 

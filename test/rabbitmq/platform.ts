@@ -40,10 +40,12 @@ export interface PlatformOptions {
   bus?: boolean;
   /** Serve the broker-auth endpoints over HTTPS, as the real server does (default true). */
   authTls?: boolean;
+  /** Where the platform's log lines go (default: silent unless IOTCLOUD_TEST_LOG is set). */
+  logger?: Logger;
 }
 
 export async function startRabbitmqPlatform(options: PlatformOptions = {}): Promise<RabbitmqPlatform> {
-  const logger = pino({ level: process.env.IOTCLOUD_TEST_LOG ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.IOTCLOUD_TEST_LOG ?? 'silent' });
   const stateDir = await mkdtemp(join(tmpdir(), 'iotcloud-rabbitmq-'));
   const ca = await createEphemeralCertificateAuthority();
   const serverTls = await ca.issueServerCertificate(['localhost', '127.0.0.1']);

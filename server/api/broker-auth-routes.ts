@@ -8,7 +8,8 @@
  *   /resource  username, vhost, resource, name, permission, [client_id]
  *   /topic     username, vhost, resource, name, permission, routing_key, variable_map.client_id
  *
- * A device logs in with its certificate (username = CN, no password). The node checks its
+ * A device logs in with its certificate (username = CN, no password field: one with a password,
+ * even an empty one, named its user itself and is refused). The node checks its
  * internal database first, where only the iotcloud server's own user lives, so these endpoints
  * answer for devices only: registered and not revoked; MQTT client id = username (the user check
  * carries no client id in 3.10, so the vhost check, asked right after login, enforces it); read
@@ -25,6 +26,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AMQP_EXCHANGE, amqpDeviceQueue, isValidDeviceId, RESPONSE_PREFIX } from '../../firmware-protocol/index.ts';
+import { RateLimitedLog } from '../rate-limited-log.ts';
 
 export interface BrokerAuthority {
   /** Any device, revoked ones included; the registry store fits. */
@@ -40,6 +42,8 @@ export interface BrokerAuthOptions {
   /** Where the routes live; the broker's auth_http.*_path settings point here. */
   prefix?: string;
   logger?: Pick<Logger, 'info' | 'debug' | 'warn'>;
+  /** Bounds the refusal lines (default: 5 per username and 100 in all per minute). */
+  refusalLog?: RateLimitedLog;
 }
 
 export const brokerAuthPrefix = '/api/v1/broker-auth';
@@ -57,6 +61,7 @@ export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAu
   const prefix = options.prefix ?? brokerAuthPrefix;
   const policy = new BrokerAuthPolicy(options);
   const log = options.logger;
+  const refusals = options.refusalLog ?? new RateLimitedLog();
 
   // Encapsulated: the form parser serves these routes only; the REST API stays JSON-only.
   void app.register(
@@ -72,8 +77,25 @@ export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAu
         const fields = (request.method === 'GET' ? request.query : request.body) as Fields | undefined;
         const verdict = await check(fields ?? {});
         if (!verdict.allow) {
+          // A refused client may repeat itself as fast as it likes: the log is bounded per name.
+          const permit = refusals.permit(`${name}:${fields?.username ?? ''}`);
           // Never log the password field: RabbitMQ forwards whatever the client sent.
-          log?.info({ check: name, username: fields?.username, name: fields?.name, routingKey: fields?.routing_key, permission: fields?.permission, reason: verdict.reason }, 'broker access denied');
+          if (permit.log) {
+            log?.warn(
+              {
+                check: name,
+                username: fields?.username,
+                name: fields?.name,
+                routingKey: fields?.routing_key,
+                permission: fields?.permission,
+                clientId: fields?.client_id ?? fields?.['variable_map.client_id'],
+                ip: fields?.ip,
+                reason: verdict.reason,
+                ...(permit.suppressed > 0 ? { refusalsNotLogged: permit.suppressed } : {}),
+              },
+              'broker access denied',
+            );
+          }
         }
         return reply.type('text/plain').send(verdict.allow ? 'allow' : 'deny');
       };
@@ -103,9 +125,15 @@ export class BrokerAuthPolicy {
   async user(fields: Fields): Promise<Verdict> {
     const username = fields.username;
     if (username === this.options.serviceUser) return deny('the service user logs in through the internal backend only');
+    if (username === 'guest') {
+      return deny('there is no guest user on the iotcloud node: a device logs in with its certificate (AMQPS: SASL EXTERNAL; MQTTS: no username or password in CONNECT)');
+    }
     if (!isValidDeviceId(username)) return deny('username is not a device id');
-    // Devices prove who they are with a certificate; a password means someone is trying a name.
-    if (fields.password !== undefined && fields.password !== '') return deny('devices log in with their certificate, not a password');
+    // Only a certificate login (MQTT without CONNECT credentials, AMQP EXTERNAL) reaches this
+    // check without a password field. Any password, the empty one included, means the client
+    // named a user itself: RabbitMQ 3.10 lets MQTT CONNECT credentials override the certificate,
+    // and PLAIN carries no certificate link, so B's certificate could otherwise log in as A.
+    if (fields.password !== undefined) return deny('a device logs in with its certificate only: a username and password (even an empty one) are refused; connect without them');
     const device = await this.options.authority.getDevice(username);
     if (!device) return deny('device is not registered');
     if (device.revoked) return deny('device was unregistered');

@@ -47,6 +47,10 @@ describe('user: who may log in', () => {
 
   it('refuses a password (someone trying a name) and the service user (internal backend only)', async () => {
     expect(await ask('user', { username: 'dev1', password: 'x' })).toBe('deny');
+    // What RabbitMQ 3.10 sends for MQTT CONNECT credentials or SASL PLAIN with an empty password
+    // (issue 15: another device's certificate plus the victim's name); a certificate login has no password field.
+    expect(await ask('user', { username: 'dev1', password: '' })).toBe('deny');
+    expect(await ask('user', { username: 'guest', password: 'guest' })).toBe('deny');
     expect(await ask('user', { username: service, password: 'whatever' })).toBe('deny');
   });
 
@@ -119,5 +123,24 @@ describe('callers', () => {
     expect(await ask('user', { username: 'dev1' }, '10.1.2.3')).toBe('deny');
     expect(await ask('user', { username: 'dev1' }, '::1')).toBe('allow');
     expect(await ask('user', { username: 'dev1' }, '::ffff:127.0.0.1')).toBe('allow');
+  });
+});
+
+describe('refusal log', () => {
+  it('logs refusals with the reason, bounded per username (a client repeating a refused login cannot flood the log)', async () => {
+    const lines: { username?: string; reason?: string; refusalsNotLogged?: number }[] = [];
+    const logger = { info: () => undefined, debug: () => undefined, warn: (fields: object) => void lines.push(fields) };
+    const logged = Fastify() as unknown as FastifyInstance;
+    registerBrokerAuthRoutes(logged, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, logger: logger as never });
+    await logged.ready();
+    const login = (username: string, password?: string) =>
+      logged.inject({ method: 'POST', url: '/api/v1/broker-auth/user', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ username, ...(password === undefined ? {} : { password }) }).toString() });
+    for (let i = 0; i < 50; i++) expect((await login('dev1', '')).body).toBe('deny');
+    expect((await login('guest', 'guest')).body).toBe('deny');
+    await logged.close();
+    expect(lines.filter((line) => line.username === 'dev1')).toHaveLength(5);
+    expect(lines[0]!.reason).toMatch(/certificate only/);
+    expect(JSON.stringify(lines)).not.toContain('"password"');
+    expect(lines.find((line) => line.username === 'guest')).toMatchObject({ reason: expect.stringMatching(/no guest user.*EXTERNAL/), refusalsNotLogged: 45 });
   });
 });

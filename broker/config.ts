@@ -18,7 +18,6 @@ export const brokerPlugins = [
 ] as const;
 
 export interface RenderedConfigInput {
-  amqpPort: number;
   amqpsPort: number;
   mqttsPort: number;
   /** Plain MQTT on loopback for debugging; undefined leaves it off. */

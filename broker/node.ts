@@ -17,7 +17,7 @@ import { ctl, CtlError, lastLines, type NodeAddress } from './ctl.ts';
 import { ensureDir, isAlive, readIfExists, readJson, readPid, writeAtomic } from './files.ts';
 import { brokerEnv, brokerLayout, defaultNodeName, rabbitmqBin, type BrokerLayout } from './layout.ts';
 
-export const defaultBrokerPorts = { amqp: 5682, amqps: 5681, mqtts: 8893 } as const;
+export const defaultBrokerPorts = { amqps: 5681, mqtts: 8893 } as const;
 export const defaultStateDir = 'var/rabbitmq';
 /** Not a valid device id (ids start with a letter or digit): no device certificate can carry it. */
 export const serviceUsername = '_iotcloud-server';
@@ -34,15 +34,13 @@ export interface BrokerTls {
 
 export interface BrokerNodeOptions {
   stateDir?: string;
-  /** Plain AMQP 0-9-1, bound to 127.0.0.1: the iotcloud server's connection. */
-  amqpPort?: number;
-  /** AMQPS (0-9-1 and 1.0) for devices. */
+  /** AMQPS (0-9-1 and 1.0) for devices and the iotcloud server; there is no plain AMQP listener. */
   amqpsPort?: number;
   /** MQTTS for devices. */
   mqttsPort?: number;
   /** Plain MQTT on 127.0.0.1 (debugging only); off unless set. */
   mqttPort?: number;
-  /** Erlang distribution port (rabbitmqctl reaches the node there); default amqpPort + 20000. */
+  /** Erlang distribution port (rabbitmqctl reaches the node there); default amqpsPort + 20000. */
   distPort?: number;
   /** Bind address of the device listeners; default 127.0.0.1, 0.0.0.0 to serve a network. */
   deviceHost?: string;
@@ -67,7 +65,6 @@ export interface BrokerNodeState {
   nodeName: string;
   distPort: number;
   pid: number;
-  amqpPort: number;
   amqpsPort: number;
   mqttsPort: number;
   mqttPort?: number;
@@ -83,8 +80,7 @@ export interface ServiceCredentials {
 
 export interface BrokerNode extends BrokerNodeState {
   stateDir: string;
-  /** For the iotcloud server: plain AMQP on loopback, no credentials in it. */
-  amqpUrl: string;
+  /** Devices and the iotcloud server (by its service client certificate). */
   amqpsUrl: string;
   mqttsUrl: string;
   credentials: ServiceCredentials;
@@ -97,12 +93,11 @@ export async function startBrokerNode(options: BrokerNodeOptions): Promise<Broke
   const log = options.log ?? (() => undefined);
   await ensureRabbitmqInstalled(options.install ?? true, log);
   const layout = brokerLayout(options.stateDir ?? defaultStateDir);
-  const amqpPort = options.amqpPort ?? defaultBrokerPorts.amqp;
+  const amqpsPort = options.amqpsPort ?? defaultBrokerPorts.amqps;
   const state: Omit<BrokerNodeState, 'pid' | 'startedAt'> = {
-    nodeName: options.nodeName ?? defaultNodeName(amqpPort),
-    distPort: options.distPort ?? amqpPort + 20000,
-    amqpPort,
-    amqpsPort: options.amqpsPort ?? defaultBrokerPorts.amqps,
+    nodeName: options.nodeName ?? defaultNodeName(amqpsPort),
+    distPort: options.distPort ?? amqpsPort + 20000,
+    amqpsPort,
     mqttsPort: options.mqttsPort ?? defaultBrokerPorts.mqtts,
     ...(options.mqttPort === undefined ? {} : { mqttPort: options.mqttPort }),
     deviceHost: options.deviceHost ?? '127.0.0.1',
@@ -232,7 +227,6 @@ function describe(layout: BrokerLayout, state: BrokerNodeState, credentials: Ser
   return {
     ...state,
     stateDir: layout.stateDir,
-    amqpUrl: `amqp://127.0.0.1:${state.amqpPort}`,
     amqpsUrl: `amqps://${host}:${state.amqpsPort}`,
     mqttsUrl: `mqtts://${host}:${state.mqttsPort}`,
     credentials,
@@ -289,7 +283,6 @@ async function writeNodeFiles(
   await writeAtomic(certFile, options.tls.certPem, 0o644);
   await writeAtomic(keyFile, options.tls.keyPem, 0o600);
   const conf = await renderRabbitmqConf({
-    amqpPort: state.amqpPort,
     amqpsPort: state.amqpsPort,
     mqttsPort: state.mqttsPort,
     mqttPort: state.mqttPort,
@@ -312,7 +305,6 @@ async function writeNodeFiles(
 /** RabbitMQ fails late and vaguely on a busy port; say which one up front. */
 async function assertPortsFree(state: Omit<BrokerNodeState, 'pid' | 'startedAt'>): Promise<void> {
   const ports: [string, string, number | undefined][] = [
-    ['AMQP', '127.0.0.1', state.amqpPort],
     ['AMQPS', state.deviceHost, state.amqpsPort],
     ['MQTTS', state.deviceHost, state.mqttsPort],
     ['MQTT', '127.0.0.1', state.mqttPort],
@@ -414,9 +406,7 @@ async function ensureRabbitmqInstalled(install: boolean, log: (message: string) 
 
 /** What the iotcloud server needs to use the node in `stateDir` as its device bus. */
 export interface BrokerConnection {
-  /** Plain AMQP on loopback for the server. */
-  amqpUrl: string;
-  /** Where devices connect: MQTTS (AMQPS in `amqpsUrl`). */
+  /** Where devices connect: MQTTS (AMQPS in `amqpsUrl`, where the server logs in too). */
   mqttsUrl: string;
   amqpsUrl: string;
   credentials: ServiceCredentials;
@@ -428,5 +418,5 @@ export async function brokerConnection(stateDir = defaultStateDir): Promise<Brok
   const state = await readJson<BrokerNodeState>(layout.stateFile);
   if (!state) throw new Error(`no RabbitMQ node was started from ${layout.stateDir}: run \`iotcloud broker start\` first`);
   const described = describe(layout, state, await readServiceCredentials(stateDir), 0, true);
-  return { amqpUrl: described.amqpUrl, mqttsUrl: described.mqttsUrl, amqpsUrl: described.amqpsUrl, credentials: described.credentials, node: address(layout, state) };
+  return { mqttsUrl: described.mqttsUrl, amqpsUrl: described.amqpsUrl, credentials: described.credentials, node: address(layout, state) };
 }

@@ -6,9 +6,9 @@ import type { ServerConfig } from '../server/config.ts';
 import type { ServerDependencies } from '../server/server.ts';
 
 /**
- * The RabbitMQ engine: the server logs in over AMQPS as the node's internal service user, with a
- * client certificate for that service issued now by the platform CA (not stored; a new one at
- * every start).
+ * The RabbitMQ engine: the server logs in over AMQPS as the node's internal service user by a
+ * client certificate for that service (SASL EXTERNAL, no password), issued now by the platform CA
+ * (not stored; a new one at every start).
  */
 export async function engineSetup(engine: 'embedded' | 'rabbitmq', brokerStateDir: string, dataDir: string): Promise<{ config: Partial<ServerConfig>; dependencies: ServerDependencies }> {
   if (engine === 'embedded') return { config: { busEngine: 'embedded' }, dependencies: {} };
@@ -20,7 +20,7 @@ export async function engineSetup(engine: 'embedded' | 'rabbitmq', brokerStateDi
       busEngine: 'rabbitmq',
       rabbitmq: {
         url: connection.amqpsUrl,
-        credentials: connection.credentials,
+        serviceUser: connection.credentials.username,
         tls: { caPem: ca.rootCertPem, certPem: service.certPem, keyPem: service.keyPem },
         deviceUrl: connection.mqttsUrl,
       },

@@ -649,11 +649,10 @@ describe('amqp_device.py on a project-owned RabbitMQ node (AMQPS, SASL EXTERNAL 
     registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, logger });
     await authApp.listen({ host: '127.0.0.1', port: 0 });
     const authPort = (authApp.server.address() as { port: number }).port;
-    const [amqpPort, amqpsPort, mqttsPort, distPort, plainMqttPort] = await freePorts(5);
+    const [amqpsPort, mqttsPort, distPort, plainMqttPort] = await freePorts(4);
     mqttPort = plainMqttPort!;
     node = await startBrokerNode({
       stateDir,
-      amqpPort,
       amqpsPort,
       mqttsPort,
       mqttPort,

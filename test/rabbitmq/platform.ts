@@ -25,6 +25,10 @@ export interface RabbitmqPlatform {
   bus: DeviceBus;
   control: BrokerControl;
   logger: Logger;
+  /** The server's login to the node: platform root and a service client certificate (SASL EXTERNAL). */
+  serviceTls: { caPem: string; certPem: string; keyPem: string };
+  /** A bus like the server's (another server instance), on the same node. */
+  startBus(control?: BrokerControl): Promise<DeviceBus>;
   /** How many requests the broker-auth endpoints answered (the auth cache saves the others). */
   authRequests(): number;
   /** Issue a certificate and register the device. */
@@ -61,10 +65,11 @@ export async function startRabbitmqPlatform(options: PlatformOptions = {}): Prom
   await authApp.listen({ host: '127.0.0.1', port: 0 });
   const authPort = (authApp.server.address() as { port: number }).port;
 
-  const [amqpPort, amqpsPort, mqttsPort, distPort] = await freePorts(4);
+  const [amqpsPort, mqttsPort, distPort] = await freePorts(3);
+  const service = await ca.issueServiceCertificate(serviceUsername);
+  const serviceTls = { caPem: ca.rootCertPem, certPem: service.certPem, keyPem: service.keyPem };
   const nodeOptions: BrokerNodeOptions = {
     stateDir,
-    amqpPort,
     amqpsPort,
     mqttsPort,
     distPort,
@@ -92,17 +97,16 @@ export async function startRabbitmqPlatform(options: PlatformOptions = {}): Prom
   };
   process.once('exit', killNode);
   const control = rabbitmqctlControl((await nodeAddress(stateDir))!);
-  const bus =
-    options.bus === false
-      ? (undefined as unknown as DeviceBus)
-      : await startRabbitmqBus({
-          url: node.amqpUrl,
-          credentials: node.credentials,
-          deviceUrl: node.mqttsUrl,
-          control,
-          logger: logger.child({ component: 'bus' }),
-          reconnect: { initialMs: 50, maxMs: 500 },
-        });
+  const startBus = (busControl: BrokerControl = control) =>
+    startRabbitmqBus({
+      url: node.amqpsUrl,
+      tls: serviceTls,
+      deviceUrl: node.mqttsUrl,
+      control: busControl,
+      logger: logger.child({ component: 'bus' }),
+      reconnect: { initialMs: 50, maxMs: 500 },
+    });
+  const bus = options.bus === false ? (undefined as unknown as DeviceBus) : await startBus();
 
   let names = 0;
   return {
@@ -114,6 +118,8 @@ export async function startRabbitmqPlatform(options: PlatformOptions = {}): Prom
     bus,
     control,
     logger,
+    serviceTls,
+    startBus,
     authRequests: () => authRequests,
     async register(deviceId) {
       const issued = await ca.issueDeviceCertificate(deviceId);

@@ -91,7 +91,6 @@ describe('RabbitMQ engine: device impersonation with another device certificate'
   });
 
   it("AMQPS: SASL PLAIN with the victim's name and an empty password: refused, the victim's queue stays the victim's", async () => {
-    const before = refusals().length;
     const outcome = await amqp
       .connect(platform.node.amqpsUrl, {
         ca: attacker.caPem,
@@ -112,10 +111,11 @@ describe('RabbitMQ engine: device impersonation with another device certificate'
         },
         (error: Error) => `refused: ${error.message}`,
       );
-    expect(outcome).toMatch(/^refused: .*ACCESS_REFUSED/);
+    // The node offers EXTERNAL only, so it refuses before asking the server (its own log records
+    // it); the broker-auth endpoints would refuse the password too (broker-auth-routes.test.ts).
+    expect(outcome).toMatch(/^refused: SASL mechanism PLAIN is not provided by the server/);
     expect(platform.bus.isConnected(victimId)).toBe(true);
     for (let i = 0; i < 5; i++) expect(await platform.bus.command(victimId, 'get_status', {}, 5000)).toMatchObject({ status: 'ok' });
-    expect(refusals().length).toBeGreaterThan(before);
   });
 });
 

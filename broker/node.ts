@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { certificateBundle } from '../certs/index.ts';
+import { brokerAuthNodeUser } from '../server/api/broker-auth-routes.ts';
 import { renderAdvancedConfig, renderEnabledPlugins, renderRabbitmqConf } from './config.ts';
 import { ctl, CtlError, lastLines, type NodeAddress } from './ctl.ts';
 import { ensureDir, isAlive, readIfExists, readJson, readPid, writeAtomic } from './files.ts';
@@ -76,7 +77,14 @@ export interface BrokerNodeState {
 export interface ServiceCredentials {
   username: string;
   password: string;
+  /**
+   * What the node proves itself with to the server's broker-auth endpoints: HTTP Basic
+   * `node:<secret>` (RabbitMQ 3.10's HTTP backend cannot send a client certificate or a header,
+   * but its HTTP client sends the user info of the URL as Basic authentication).
+   */
+  authSecret: string;
 }
+
 
 export interface BrokerNode extends BrokerNodeState {
   stateDir: string;
@@ -205,7 +213,18 @@ export async function readServiceCredentials(stateDir = defaultStateDir): Promis
   const layout = brokerLayout(stateDir);
   const credentials = await readJson<ServiceCredentials>(layout.credentialsFile);
   if (!credentials) throw new Error(`no broker credentials in ${layout.credentialsFile}: start the node with \`iotcloud broker start\` first`);
+  if (!credentials.authSecret) {
+    throw new Error(`${layout.credentialsFile} has no node secret (the node was started by an older iotcloud): restart it with \`iotcloud broker stop\` then \`iotcloud broker start\``);
+  }
   return credentials;
+}
+
+/**
+ * The service credentials and node secret of `stateDir`, made now when missing (start does the
+ * same): for a server that must serve the broker-auth endpoints before the node's first start.
+ */
+export async function prepareServiceCredentials(stateDir = defaultStateDir): Promise<ServiceCredentials> {
+  return loadOrCreateCredentials(brokerLayout(stateDir));
 }
 
 /** How rabbitmqctl reaches the node recorded in `stateDir`; undefined when none was started there. */
@@ -256,10 +275,15 @@ async function prepareStateDir(layout: BrokerLayout): Promise<void> {
 }
 
 async function loadOrCreateCredentials(layout: BrokerLayout): Promise<ServiceCredentials> {
-  const existing = await readJson<ServiceCredentials>(layout.credentialsFile);
-  if (existing) return existing;
-  // The node creates this user from rabbitmq.conf on its first boot only: keep it stable.
-  const credentials = { username: serviceUsername, password: randomBytes(24).toString('base64url') };
+  const existing = await readJson<Partial<ServiceCredentials>>(layout.credentialsFile);
+  if (existing?.username && existing.password && existing.authSecret) return existing as ServiceCredentials;
+  // The node creates this user from rabbitmq.conf on its first boot only: keep it stable (a
+  // state folder from before the auth secret keeps its password and gains a secret).
+  const credentials = {
+    username: existing?.username ?? serviceUsername,
+    password: existing?.password ?? randomBytes(24).toString('base64url'),
+    authSecret: randomBytes(24).toString('hex'),
+  };
   await ensureDir(layout.stateDir);
   await writeAtomic(layout.credentialsFile, `${JSON.stringify(credentials)}\n`, 0o600);
   return credentials;
@@ -292,7 +316,7 @@ async function writeNodeFiles(
     keyFile,
     serviceUser: credentials.username,
     servicePassword: credentials.password,
-    authUrl: state.authUrl,
+    authUrl: withUserInfo(state.authUrl, brokerAuthNodeUser, credentials.authSecret),
     authCacheTtlMs: options.authCacheTtlMs ?? 10_000,
     logLevel: options.logLevel ?? 'warning',
   });
@@ -300,6 +324,14 @@ async function writeNodeFiles(
   await writeAtomic(layout.advancedConfigFile, renderAdvancedConfig({ authUrl: state.authUrl, rootCaFile }), 0o600);
   await writeAtomic(layout.enabledPluginsFile, renderEnabledPlugins(), 0o644);
   await writeAtomic(layout.envFile, '# iotcloud: settings come from the environment of `iotcloud broker start`\n', 0o644);
+}
+
+/** `https://node:secret@host/...`: how the node's HTTP client is told to send Basic authentication. */
+function withUserInfo(url: string, user: string, secret: string): string {
+  const parsed = new URL(url);
+  parsed.username = user;
+  parsed.password = secret;
+  return parsed.href.replace(/\/+$/, '');
 }
 
 /** RabbitMQ fails late and vaguely on a busy port; say which one up front. */

@@ -21,6 +21,7 @@ export async function engineSetup(engine: 'embedded' | 'rabbitmq', brokerStateDi
       rabbitmq: {
         url: connection.amqpsUrl,
         serviceUser: connection.credentials.username,
+        authSecret: connection.credentials.authSecret,
         tls: { caPem: ca.rootCertPem, certPem: service.certPem, keyPem: service.keyPem },
         deviceUrl: connection.mqttsUrl,
       },

@@ -21,8 +21,13 @@
  * are never reused (a revoked id stays taken) and only the platform CA's certificates get through
  * the TLS listeners.
  *
- * Only loopback callers are answered: the node runs beside the server.
+ * Only the node is answered: it proves itself with HTTP Basic `node:<secret>` (the secret is made
+ * by `iotcloud broker start` and kept in the node's state folder, mode 0600; RabbitMQ 3.10's
+ * HTTP backend can send neither a client certificate nor a header, only the URL's user info),
+ * and from loopback (the node runs beside the server). Any other local process gets 401: these
+ * answers would tell it which device ids exist.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AMQP_EXCHANGE, amqpDeviceQueue, isValidDeviceId, RESPONSE_PREFIX } from '../../firmware-protocol/index.ts';
@@ -37,6 +42,8 @@ export interface BrokerAuthOptions {
   authority: BrokerAuthority;
   /** The server's own broker user (internal backend): never accepted here. */
   serviceUser: string;
+  /** The node's proof: requests must carry HTTP Basic `node:<nodeSecret>`. */
+  nodeSecret: string;
   /** The one vhost devices use. */
   vhost?: string;
   /** Where the routes live; the broker's auth_http.*_path settings point here. */
@@ -62,6 +69,7 @@ export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAu
   const policy = new BrokerAuthPolicy(options);
   const log = options.logger;
   const refusals = options.refusalLog ?? new RateLimitedLog();
+  const isNode = nodeCheck(options.nodeSecret);
 
   // Encapsulated: the form parser serves these routes only; the REST API stays JSON-only.
   void app.register(
@@ -73,6 +81,16 @@ export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAu
       const answer = (check: (fields: Fields) => Promise<Verdict> | Verdict, name: string) => async (request: FastifyRequest, reply: FastifyReply) => {
         if (!isLoopback(request.socket.remoteAddress)) {
           return reply.code(403).type('text/plain').send('deny');
+        }
+        if (!isNode(request.headers.authorization)) {
+          const permit = refusals.permit(`caller:${request.socket.remoteAddress ?? ''}`);
+          if (permit.log) {
+            log?.warn(
+              { check: name, ip: request.socket.remoteAddress, reason: 'no valid node credentials', ...(permit.suppressed > 0 ? { refusalsNotLogged: permit.suppressed } : {}) },
+              'broker-auth request refused: only the RabbitMQ node started by `iotcloud broker start` may ask (HTTP Basic node:<secret> from its state folder)',
+            );
+          }
+          return reply.code(401).type('text/plain').send('deny');
         }
         const fields = (request.method === 'GET' ? request.query : request.body) as Fields | undefined;
         const verdict = await check(fields ?? {});
@@ -193,6 +211,17 @@ export class BrokerAuthPolicy {
     if (clientId !== undefined && clientId !== username) return deny(`client id ${clientId} does not match the certificate CN ${username}`);
     return undefined;
   }
+}
+
+/** The user name in the node's Basic authentication (the secret is the password). */
+export const brokerAuthNodeUser = 'node';
+
+/** Compares digests, so neither the length nor the bytes of the secret leak through timing. */
+function nodeCheck(secret: string): (authorization: string | undefined) => boolean {
+  if (secret.length < 16) throw new Error('the broker-auth node secret must be at least 16 characters');
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  const expected = digest(`Basic ${Buffer.from(`${brokerAuthNodeUser}:${secret}`).toString('base64')}`);
+  return (authorization) => authorization !== undefined && timingSafeEqual(digest(authorization), expected);
 }
 
 function isLoopback(address: string | undefined): boolean {

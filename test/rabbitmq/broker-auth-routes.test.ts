@@ -9,21 +9,23 @@ const devices = new Map<string, { revoked: boolean }>([
   ['gone', { revoked: true }],
 ]);
 const service = '_iotcloud-server';
+const nodeSecret = 'a-node-secret-of-the-state-folder';
+const nodeAuthorization = `Basic ${Buffer.from(`node:${nodeSecret}`).toString('base64')}`;
 let app: FastifyInstance;
 
 beforeAll(async () => {
   app = Fastify() as unknown as FastifyInstance;
-  registerBrokerAuthRoutes(app, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service });
+  registerBrokerAuthRoutes(app, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, nodeSecret });
   await app.ready();
 });
 afterAll(() => app.close());
 
 /** What RabbitMQ's HTTP backend sends: a form-encoded POST (auth_http.http_method = post). */
-async function ask(path: string, fields: Record<string, string>, remoteAddress = '127.0.0.1'): Promise<string> {
+async function ask(path: string, fields: Record<string, string>, remoteAddress = '127.0.0.1', authorization: string | undefined = nodeAuthorization): Promise<string> {
   const response = await app.inject({
     method: 'POST',
     url: `/api/v1/broker-auth/${path}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization === undefined ? {} : { authorization }) },
     payload: new URLSearchParams(fields).toString(),
     remoteAddress,
   });
@@ -59,7 +61,7 @@ describe('user: who may log in', () => {
   });
 
   it('answers GET with a query string too (auth_http.http_method = get)', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/v1/broker-auth/user?username=dev1' });
+    const response = await app.inject({ method: 'GET', url: '/api/v1/broker-auth/user?username=dev1', headers: { authorization: nodeAuthorization } });
     expect(response.body).toBe('allow');
   });
 });
@@ -119,6 +121,21 @@ describe('topic: routing keys on amq.topic', () => {
 });
 
 describe('callers', () => {
+  it('answers the node only: any other local process (no or a wrong Basic secret) gets 401 and deny', async () => {
+    const wrong = `Basic ${Buffer.from('node:not-the-secret').toString('base64')}`;
+    for (const authorization of [undefined, wrong, `Basic ${Buffer.from(`guest:${nodeSecret}`).toString('base64')}`, nodeSecret]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/v1/broker-auth/user',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization === undefined ? {} : { authorization }) },
+        payload: 'username=dev1',
+      });
+      expect(response.statusCode).toBe(401);
+      expect(response.body).toBe('deny');
+    }
+    expect(await ask('user', { username: 'dev1' })).toBe('allow');
+  });
+
   it('answers loopback only', async () => {
     expect(await ask('user', { username: 'dev1' }, '10.1.2.3')).toBe('deny');
     expect(await ask('user', { username: 'dev1' }, '::1')).toBe('allow');
@@ -131,10 +148,10 @@ describe('refusal log', () => {
     const lines: { username?: string; reason?: string; refusalsNotLogged?: number }[] = [];
     const logger = { info: () => undefined, debug: () => undefined, warn: (fields: object) => void lines.push(fields) };
     const logged = Fastify() as unknown as FastifyInstance;
-    registerBrokerAuthRoutes(logged, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, logger: logger as never });
+    registerBrokerAuthRoutes(logged, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, nodeSecret, logger: logger as never });
     await logged.ready();
     const login = (username: string, password?: string) =>
-      logged.inject({ method: 'POST', url: '/api/v1/broker-auth/user', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ username, ...(password === undefined ? {} : { password }) }).toString() });
+      logged.inject({ method: 'POST', url: '/api/v1/broker-auth/user', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: nodeAuthorization }, payload: new URLSearchParams({ username, ...(password === undefined ? {} : { password }) }).toString() });
     for (let i = 0; i < 50; i++) expect((await login('dev1', '')).body).toBe('deny');
     expect((await login('guest', 'guest')).body).toBe('deny');
     await logged.close();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { rabbitmqctlControl } from '../../broker/control.ts';
-import { nodeAddress, serviceUsername, startBrokerNode, stopBrokerNode, type BrokerNode, type BrokerNodeOptions } from '../../broker/node.ts';
+import { nodeAddress, prepareServiceCredentials, serviceUsername, startBrokerNode, stopBrokerNode, type BrokerNode, type BrokerNodeOptions } from '../../broker/node.ts';
 import { createEphemeralCertificateAuthority, type CertificateAuthority } from '../../certs/index.ts';
 import { registerBrokerAuthRoutes } from '../../server/api/broker-auth-routes.ts';
 import type { DeviceBus } from '../../server/bus/device-bus.ts';
@@ -61,7 +61,8 @@ export async function startRabbitmqPlatform(options: PlatformOptions = {}): Prom
   const authApp = Fastify({ ...(authTls ? { https: { cert: serverTls.certPem, key: serverTls.keyPem } } : {}), loggerInstance: logger }) as unknown as FastifyInstance;
   let authRequests = 0;
   authApp.addHook('onRequest', async () => void authRequests++);
-  registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, logger });
+  const { authSecret } = await prepareServiceCredentials(stateDir);
+  registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, nodeSecret: authSecret, logger });
   await authApp.listen({ host: '127.0.0.1', port: 0 });
   const authPort = (authApp.server.address() as { port: number }).port;
 

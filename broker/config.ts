@@ -6,6 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { limits } from '../firmware-protocol/index.ts';
+
+/** Largest message body the node accepts: twice the protocol's largest payload (see the template). */
+export const brokerMaxMessageBytes = 2 * limits.maxPayloadBytes;
+/** How long an MQTT connection may take to complete CONNECT, ms. */
+export const mqttLoginTimeoutMs = 5000;
 
 /** The plugins the iotcloud node runs, and why. */
 export const brokerPlugins = [
@@ -47,6 +53,8 @@ export async function renderRabbitmqConf(input: RenderedConfigInput): Promise<st
   const values: Record<string, string> = {
     ...Object.fromEntries(Object.entries(input).map(([key, value]) => [key, String(value)])),
     deviceHost: listenerHost(input.deviceHost),
+    maxMessageBytes: String(brokerMaxMessageBytes),
+    mqttLoginTimeoutMs: String(mqttLoginTimeoutMs),
     mqttTcpListener: input.mqttPort === undefined ? 'mqtt.listeners.tcp = none' : `mqtt.listeners.tcp.1 = 127.0.0.1:${input.mqttPort}`,
   };
   const template = await readFile(templatePath, 'utf8');

@@ -181,22 +181,30 @@ export class BrokerAuthPolicy {
     return deny(`resource kind ${resource} is not allowed`);
   }
 
-  topic(fields: Fields): Verdict {
+  async topic(fields: Fields): Promise<Verdict> {
     const refused = this.identity(fields, fields['variable_map.client_id']);
     if (refused) return refused;
     const device = fields.username!;
     const key = fields.routing_key ?? '';
     if (fields.resource !== 'topic' || fields.name !== AMQP_EXCHANGE) return deny(`topic exchange ${fields.name} is not allowed`);
     if (fields.permission === 'read') {
-      // The first word of a binding is literal (ids hold no '.', '*' or '#'), so anything under
-      // `<id>.` matches only this device's requests.
-      return key.startsWith(`${device}.`) ? allow : deny(`may only subscribe to ${device}.#`);
+      // The first word of a binding is literal (ids hold no '.', '*' or '#'), so `<id>.` matches
+      // only this device's requests; one more word (a command, '*' or '#') bounds what a device
+      // can make the node keep as a binding.
+      const [id, word, ...rest] = key.split('.');
+      return id === device && word !== undefined && (word === '#' || word === '*' || commandWord.test(word)) && rest.length === 0
+        ? allow
+        : deny(`may only subscribe to ${device}.# or ${device}.<command>`);
     }
     if (fields.permission === 'write') {
       const [prefix, id, command, ...rest] = key.split('.');
-      return prefix === RESPONSE_PREFIX && id === device && command !== undefined && commandWord.test(command) && rest.length === 0
-        ? allow
-        : deny(`may only publish ${RESPONSE_PREFIX}.${device}.<command>`);
+      if (!(prefix === RESPONSE_PREFIX && id === device && command !== undefined && commandWord.test(command) && rest.length === 0)) {
+        return deny(`may only publish ${RESPONSE_PREFIX}.${device}.<command>`);
+      }
+      // Also asked when RabbitMQ publishes a will, possibly after the device was unregistered
+      // (its connection closed by the server): a revoked device publishes nothing.
+      const known = await this.options.authority.getDevice(device);
+      return known && !known.revoked ? allow : deny('device is not registered or was unregistered');
     }
     return deny(`permission ${fields.permission} is not allowed`);
   }

@@ -105,6 +105,10 @@ describe('topic: routing keys on amq.topic', () => {
     expect(await topic('dev1', 'read', '#')).toBe('deny');
     expect(await topic('dev1', 'read', '*.get_gpio')).toBe('deny');
     expect(await topic('dev1', 'read', 'server.dev1.get_gpio')).toBe('deny');
+    // Issue 15: bindings a device can make the node keep are short.
+    expect(await topic('dev1', 'read', 'dev1.*')).toBe('allow');
+    expect(await topic('dev1', 'read', `dev1.${'a'.repeat(6000)}`)).toBe('deny');
+    expect(await topic('dev1', 'read', 'dev1.a.b.c')).toBe('deny');
   });
 
   it('writes only its own answers, one command word', async () => {
@@ -113,6 +117,11 @@ describe('topic: routing keys on amq.topic', () => {
     expect(await topic('dev1', 'write', 'dev2.set_gpio')).toBe('deny');
     expect(await topic('dev1', 'write', 'server.dev1')).toBe('deny');
     expect(await topic('dev1', 'write', 'server.dev1.a.b')).toBe('deny');
+  });
+
+  it('an unregistered device publishes nothing, not even its will after the server closed its connection', async () => {
+    expect(await topic('gone', 'write', 'server.gone.get_status')).toBe('deny');
+    expect(await topic('nobody', 'write', 'server.nobody.get_status')).toBe('deny');
   });
 
   it('refuses when the client id is not the username', async () => {

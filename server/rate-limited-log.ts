@@ -1,64 +1,44 @@
 /**
- * Refusals are logged, but a client that repeats one must not be able to fill the disk or drown
- * the other lines: per fixed window, at most `perKey` lines per key (e.g. a device id or an
- * address) and `total` lines overall. What was held back is counted and reported on the next
- * line that is written, so the log still says how much happened.
- *
- * Memory is bounded too: at most `total` keys are tracked per window (a key beyond that could not
- * be logged anyway).
+ * Refusal logging that a client cannot turn into a disk flood: at most `perWindow` lines per key
+ * (a device id, an address) per window; the rest are counted and reported in one line when the
+ * key next logs after the window. The key table is bounded too (oldest keys are forgotten first).
  */
+import type { Logger } from 'pino';
+
 export interface RateLimitedLogOptions {
-  /** Window length; default 60 s. */
+  perWindow?: number;
   windowMs?: number;
-  /** Lines per key per window; default 5. */
-  perKey?: number;
-  /** Lines per window over all keys; default 100. */
-  total?: number;
-  /** Clock (tests pass a fake one). */
+  maxKeys?: number;
   now?: () => number;
 }
 
-export interface LogPermit {
-  /** Write this line. */
-  log: boolean;
-  /** Lines held back since the last written line (set on written lines only). */
-  suppressed: number;
-}
+export type RateLimitedLog = (level: 'warn' | 'info' | 'error', key: string, fields: Record<string, unknown>, message: string) => void;
 
-export class RateLimitedLog {
-  private readonly windowMs: number;
-  private readonly perKey: number;
-  private readonly total: number;
-  private readonly now: () => number;
-  private windowStart = Number.NEGATIVE_INFINITY;
-  private readonly counts = new Map<string, number>();
-  private written = 0;
-  private suppressed = 0;
+export function rateLimitedLog(logger: Logger, options: RateLimitedLogOptions = {}): RateLimitedLog {
+  const perWindow = options.perWindow ?? 5;
+  const windowMs = options.windowMs ?? 60_000;
+  const maxKeys = options.maxKeys ?? 10_000;
+  const now = options.now ?? Date.now;
+  const windows = new Map<string, { startedAt: number; logged: number; suppressed: number }>();
 
-  constructor(options: RateLimitedLogOptions = {}) {
-    this.windowMs = options.windowMs ?? 60_000;
-    this.perKey = options.perKey ?? 5;
-    this.total = options.total ?? 100;
-    this.now = options.now ?? Date.now;
-  }
-
-  /** May a line about `key` be written now? Counts it either way. */
-  permit(key: string): LogPermit {
-    const now = this.now();
-    if (now - this.windowStart >= this.windowMs) {
-      this.windowStart = now;
-      this.counts.clear();
-      this.written = 0;
+  return (level, key, fields, message) => {
+    const at = now();
+    let window = windows.get(key);
+    if (window && at - window.startedAt >= windowMs) {
+      if (window.suppressed > 0) logger[level]({ key, suppressed: window.suppressed }, `${window.suppressed} more like the next line were not logged (rate limit)`);
+      windows.delete(key);
+      window = undefined;
     }
-    const count = this.counts.get(key) ?? 0;
-    if (count >= this.perKey || this.written >= this.total) {
-      this.suppressed++;
-      return { log: false, suppressed: 0 };
+    if (!window) {
+      if (windows.size >= maxKeys) windows.delete(windows.keys().next().value!);
+      window = { startedAt: at, logged: 0, suppressed: 0 };
+      windows.set(key, window);
     }
-    this.counts.set(key, count + 1);
-    this.written++;
-    const suppressed = this.suppressed;
-    this.suppressed = 0;
-    return { log: true, suppressed };
-  }
+    if (window.logged < perWindow) {
+      window.logged++;
+      logger[level](fields, window.logged === perWindow ? `${message} (further lines for ${key} are suppressed for ${Math.round(windowMs / 1000)} s)` : message);
+    } else {
+      window.suppressed++;
+    }
+  };
 }

@@ -31,7 +31,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AMQP_EXCHANGE, amqpDeviceQueue, isValidDeviceId, RESPONSE_PREFIX } from '../../firmware-protocol/index.ts';
-import { RateLimitedLog } from '../rate-limited-log.ts';
+import { rateLimitedLog } from '../rate-limited-log.ts';
 
 export interface BrokerAuthority {
   /** Any device, revoked ones included; the registry store fits. */
@@ -48,18 +48,21 @@ export interface BrokerAuthOptions {
   vhost?: string;
   /** Where the routes live; the broker's auth_http.*_path settings point here. */
   prefix?: string;
-  logger?: Pick<Logger, 'info' | 'debug' | 'warn'>;
-  /** Bounds the refusal lines (default: 5 per username and 100 in all per minute). */
-  refusalLog?: RateLimitedLog;
+  logger?: Logger;
 }
 
 export const brokerAuthPrefix = '/api/v1/broker-auth';
 
 type Fields = Record<string, string | undefined>;
-type Verdict = { allow: true } | { allow: false; reason: string };
+/**
+ * `logKey` groups refusals for the log's rate limit (5 lines a minute per key). It defaults to
+ * the username, which is certificate-proven from the vhost check on; names a client merely
+ * claims share one key, so inventing names cannot multiply the log lines.
+ */
+type Verdict = { allow: true } | { allow: false; reason: string; logKey?: string };
 
 const allow: Verdict = { allow: true };
-const deny = (reason: string): Verdict => ({ allow: false, reason });
+const deny = (reason: string, logKey?: string): Verdict => ({ allow: false, reason, ...(logKey === undefined ? {} : { logKey }) });
 
 const FORM = 'application/x-www-form-urlencoded';
 const commandWord = /^[A-Za-z0-9_-]{1,64}$/;
@@ -68,7 +71,7 @@ export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAu
   const prefix = options.prefix ?? brokerAuthPrefix;
   const policy = new BrokerAuthPolicy(options);
   const log = options.logger;
-  const refusals = options.refusalLog ?? new RateLimitedLog();
+  const refusals = log ? rateLimitedLog(log) : undefined;
   const isNode = nodeCheck(options.nodeSecret);
 
   // Encapsulated: the form parser serves these routes only; the REST API stays JSON-only.
@@ -83,37 +86,34 @@ export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAu
           return reply.code(403).type('text/plain').send('deny');
         }
         if (!isNode(request.headers.authorization)) {
-          const permit = refusals.permit(`caller:${request.socket.remoteAddress ?? ''}`);
-          if (permit.log) {
-            log?.warn(
-              { check: name, ip: request.socket.remoteAddress, reason: 'no valid node credentials', ...(permit.suppressed > 0 ? { refusalsNotLogged: permit.suppressed } : {}) },
-              'broker-auth request refused: only the RabbitMQ node started by `iotcloud broker start` may ask (HTTP Basic node:<secret> from its state folder)',
-            );
-          }
+          refusals?.(
+            'warn',
+            `broker-auth caller ${request.socket.remoteAddress ?? ''}`,
+            { check: name, ip: request.socket.remoteAddress, reason: 'no valid node credentials' },
+            'broker-auth request refused: only the RabbitMQ node started by `iotcloud broker start` may ask (HTTP Basic node:<secret> from its state folder)',
+          );
           return reply.code(401).type('text/plain').send('deny');
         }
         const fields = (request.method === 'GET' ? request.query : request.body) as Fields | undefined;
         const verdict = await check(fields ?? {});
         if (!verdict.allow) {
-          // A refused client may repeat itself as fast as it likes: the log is bounded per name.
-          const permit = refusals.permit(`${name}:${fields?.username ?? ''}`);
+          // A refused client may repeat itself as fast as it likes: the log is bounded per key.
           // Never log the password field: RabbitMQ forwards whatever the client sent.
-          if (permit.log) {
-            log?.warn(
-              {
-                check: name,
-                username: fields?.username,
-                name: fields?.name,
-                routingKey: fields?.routing_key,
-                permission: fields?.permission,
-                clientId: fields?.client_id ?? fields?.['variable_map.client_id'],
-                ip: fields?.ip,
-                reason: verdict.reason,
-                ...(permit.suppressed > 0 ? { refusalsNotLogged: permit.suppressed } : {}),
-              },
-              'broker access denied',
-            );
-          }
+          refusals?.(
+            'warn',
+            `broker ${name} ${verdict.logKey ?? fields?.username ?? ''}`,
+            {
+              check: name,
+              username: fields?.username,
+              name: fields?.name,
+              routingKey: fields?.routing_key,
+              permission: fields?.permission,
+              clientId: fields?.client_id ?? fields?.['variable_map.client_id'],
+              ip: fields?.ip,
+              reason: verdict.reason,
+            },
+            'broker access denied',
+          );
         }
         return reply.type('text/plain').send(verdict.allow ? 'allow' : 'deny');
       };
@@ -142,16 +142,16 @@ export class BrokerAuthPolicy {
 
   async user(fields: Fields): Promise<Verdict> {
     const username = fields.username;
-    if (username === this.options.serviceUser) return deny('the service user logs in through the internal backend only');
+    if (username === this.options.serviceUser) return deny('the service user logs in through the internal backend only', 'service user');
     if (username === 'guest') {
-      return deny('there is no guest user on the iotcloud node: a device logs in with its certificate (AMQPS: SASL EXTERNAL; MQTTS: no username or password in CONNECT)');
+      return deny('there is no guest user on the iotcloud node: a device logs in with its certificate (AMQPS: SASL EXTERNAL; MQTTS: no username or password in CONNECT)', 'guest');
     }
-    if (!isValidDeviceId(username)) return deny('username is not a device id');
     // Only a certificate login (MQTT without CONNECT credentials, AMQP EXTERNAL) reaches this
     // check without a password field. Any password, the empty one included, means the client
     // named a user itself: RabbitMQ 3.10 lets MQTT CONNECT credentials override the certificate,
     // and PLAIN carries no certificate link, so B's certificate could otherwise log in as A.
-    if (fields.password !== undefined) return deny('a device logs in with its certificate only: a username and password (even an empty one) are refused; connect without them');
+    if (fields.password !== undefined) return deny('a device logs in with its certificate only: a username and password (even an empty one) are refused; connect without them', 'password login');
+    if (!isValidDeviceId(username)) return deny('username is not a device id', 'not a device id');
     const device = await this.options.authority.getDevice(username);
     if (!device) return deny('device is not registered');
     if (device.revoked) return deny('device was unregistered');

@@ -1,36 +1,45 @@
-/** The refusal log limiter, on a fake clock. */
+/** The refusal log limiter (server/rate-limited-log.ts), on a fake clock. */
+import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { RateLimitedLog } from '../../server/rate-limited-log.ts';
+import { rateLimitedLog } from '../../server/rate-limited-log.ts';
 
-function limiter(options: { perKey?: number; total?: number } = {}) {
+function setup(options: { perWindow?: number; maxKeys?: number } = {}) {
   let now = 1_000;
-  const log = new RateLimitedLog({ windowMs: 60_000, now: () => now, ...options });
-  return { log, advance: (ms: number) => void (now += ms) };
+  const lines: { fields: Record<string, unknown>; message: string }[] = [];
+  const record = (fields: Record<string, unknown>, message: string) => void lines.push({ fields, message });
+  const logger = { warn: record, info: record, error: record } as unknown as Logger;
+  const log = rateLimitedLog(logger, { windowMs: 60_000, now: () => now, ...options });
+  return { log, lines, advance: (ms: number) => void (now += ms) };
 }
 
-const written = (log: RateLimitedLog, key: string, times: number) => Array.from({ length: times }, () => log.permit(key)).filter((p) => p.log).length;
-
-describe('RateLimitedLog', () => {
-  it('writes perKey lines per key per window, then holds back the rest', () => {
-    const { log } = limiter({ perKey: 3 });
-    expect(written(log, 'a', 10)).toBe(3);
-    expect(written(log, 'b', 10)).toBe(3); // another key has its own allowance
+describe('rateLimitedLog', () => {
+  it('writes perWindow lines per key per window, then holds back the rest', () => {
+    const { log, lines } = setup({ perWindow: 3 });
+    for (let i = 0; i < 10; i++) log('warn', 'a', { i }, 'refused');
+    for (let i = 0; i < 10; i++) log('warn', 'b', { i }, 'refused'); // another key has its own allowance
+    expect(lines.map((line) => line.fields.i)).toEqual([0, 1, 2, 0, 1, 2]);
+    expect(lines[2]!.message).toMatch(/further lines for a are suppressed for 60 s/);
   });
 
-  it('caps all keys together at total per window (many names from one attacker)', () => {
-    const { log } = limiter({ perKey: 5, total: 20 });
-    let lines = 0;
-    for (let i = 0; i < 1000; i++) if (log.permit(`name-${i}`).log) lines++;
-    expect(lines).toBe(20);
-  });
-
-  it('starts over in the next window and reports how many lines were held back', () => {
-    const { log, advance } = limiter({ perKey: 2 });
-    written(log, 'a', 7); // 2 written, 5 held back
+  it('starts over in the next window and says how many lines were held back', () => {
+    const { log, lines, advance } = setup({ perWindow: 2 });
+    for (let i = 0; i < 7; i++) log('warn', 'a', {}, 'refused'); // 2 written, 5 held back
     advance(59_999);
-    expect(log.permit('a').log).toBe(false); // still the same window: 6 held back
+    log('warn', 'a', {}, 'refused'); // same window: 6 held back
+    expect(lines).toHaveLength(2);
     advance(1);
-    expect(log.permit('a')).toEqual({ log: true, suppressed: 6 });
-    expect(log.permit('a')).toEqual({ log: true, suppressed: 0 });
+    log('warn', 'a', {}, 'refused');
+    expect(lines[2]).toMatchObject({ fields: { key: 'a', suppressed: 6 } });
+    expect(lines[3]!.message).toBe('refused');
+  });
+
+  it('forgets the oldest keys beyond maxKeys (memory stays bounded under invented names)', () => {
+    const { log, lines } = setup({ perWindow: 1, maxKeys: 2 });
+    log('warn', 'a', {}, 'x');
+    log('warn', 'b', {}, 'x');
+    log('warn', 'c', {}, 'x'); // 'a' forgotten
+    log('warn', 'a', {}, 'x'); // so 'a' logs again
+    log('warn', 'c', {}, 'x'); // 'c' still known: held back
+    expect(lines).toHaveLength(4);
   });
 });

@@ -3,6 +3,7 @@
  * it as its device bus. Import from here (the CLI wires it to server/bus/rabbitmq.ts).
  */
 export {
+  brokerAuthNodeUser,
   brokerConnection,
   brokerStatus,
   defaultBrokerPorts,
@@ -20,4 +21,3 @@ export {
   type ServiceCredentials,
 } from './node.ts';
 export { rabbitmqctlControl, type RabbitmqctlControl } from './control.ts';
-export { brokerCommand } from './cli.ts';

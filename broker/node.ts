@@ -12,7 +12,6 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { certificateBundle } from '../certs/index.ts';
-import { brokerAuthNodeUser } from '../server/api/broker-auth-routes.ts';
 import { renderAdvancedConfig, renderEnabledPlugins, renderRabbitmqConf } from './config.ts';
 import { ctl, CtlError, lastLines, type NodeAddress } from './ctl.ts';
 import { ensureDir, isAlive, readIfExists, readJson, readPid, writeAtomic } from './files.ts';
@@ -84,6 +83,9 @@ export interface ServiceCredentials {
    */
   authSecret: string;
 }
+
+/** The user name of the node's Basic authentication at the broker-auth endpoints (the secret is the password). */
+export const brokerAuthNodeUser = 'node';
 
 
 export interface BrokerNode extends BrokerNodeState {

@@ -1,6 +1,6 @@
 /** Wires the chosen device-bus engine into the server: the CLI is the one place that joins modules. */
 import { join } from 'node:path';
-import { brokerConnection, rabbitmqctlControl } from '../broker/index.ts';
+import { brokerAuthNodeUser, brokerConnection, rabbitmqctlControl } from '../broker/index.ts';
 import { loadOrCreateCertificateAuthority } from '../certs/index.ts';
 import type { ServerConfig } from '../server/config.ts';
 import type { ServerDependencies } from '../server/server.ts';
@@ -21,7 +21,7 @@ export async function engineSetup(engine: 'embedded' | 'rabbitmq', brokerStateDi
       rabbitmq: {
         url: connection.amqpsUrl,
         serviceUser: connection.credentials.username,
-        authSecret: connection.credentials.authSecret,
+        authNode: { user: brokerAuthNodeUser, secret: connection.credentials.authSecret },
         tls: { caPem: ca.rootCertPem, certPem: service.certPem, keyPem: service.keyPem },
         deviceUrl: connection.mqttsUrl,
       },

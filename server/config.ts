@@ -7,8 +7,8 @@ export interface RabbitmqEngineConfig {
   url: string;
   /** The node's internal service user: the CN of the certificate in `tls`, refused by the broker-auth endpoints. */
   serviceUser: string;
-  /** The node's proof at the broker-auth endpoints (from its state folder). */
-  authSecret: string;
+  /** The node's proof at the broker-auth endpoints: HTTP Basic user and secret (from its state folder). */
+  authNode: { user: string; secret: string };
   /** The platform CA and the server's service client certificate: its login (SASL EXTERNAL). */
   tls: { caPem: string; certPem: string; keyPem: string };
   /** Where devices connect (MQTTS on the node). */

@@ -87,7 +87,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     bus,
     rootCaPem: ca.rootCertPem,
     defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
-    ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.serviceUser, nodeSecret: config.rabbitmq!.authSecret } } : {}),
+    ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.serviceUser, node: config.rabbitmq!.authNode } } : {}),
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const { port } = app.server.address() as { port: number };

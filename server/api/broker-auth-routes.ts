@@ -42,8 +42,8 @@ export interface BrokerAuthOptions {
   authority: BrokerAuthority;
   /** The server's own broker user (internal backend): never accepted here. */
   serviceUser: string;
-  /** The node's proof: requests must carry HTTP Basic `node:<nodeSecret>`. */
-  nodeSecret: string;
+  /** The node's proof: requests must carry HTTP Basic `<user>:<secret>` (see broker/node.ts). */
+  node: { user: string; secret: string };
   /** The one vhost devices use. */
   vhost?: string;
   /** Where the routes live; the broker's auth_http.*_path settings point here. */
@@ -72,7 +72,7 @@ export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAu
   const policy = new BrokerAuthPolicy(options);
   const log = options.logger;
   const refusals = log ? rateLimitedLog(log) : undefined;
-  const isNode = nodeCheck(options.nodeSecret);
+  const isNode = nodeCheck(options.node.user, options.node.secret);
 
   // Encapsulated: the form parser serves these routes only; the REST API stays JSON-only.
   void app.register(
@@ -221,14 +221,11 @@ export class BrokerAuthPolicy {
   }
 }
 
-/** The user name in the node's Basic authentication (the secret is the password). */
-export const brokerAuthNodeUser = 'node';
-
 /** Compares digests, so neither the length nor the bytes of the secret leak through timing. */
-function nodeCheck(secret: string): (authorization: string | undefined) => boolean {
+function nodeCheck(user: string, secret: string): (authorization: string | undefined) => boolean {
   if (secret.length < 16) throw new Error('the broker-auth node secret must be at least 16 characters');
   const digest = (text: string) => createHash('sha256').update(text).digest();
-  const expected = digest(`Basic ${Buffer.from(`${brokerAuthNodeUser}:${secret}`).toString('base64')}`);
+  const expected = digest(`Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`);
   return (authorization) => authorization !== undefined && timingSafeEqual(digest(authorization), expected);
 }
 

@@ -16,7 +16,7 @@
  * says 503), new commands are refused the same way, and the bus reconnects with backoff.
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { isIP } from 'node:net';
+import { backoffDelay, hostOf, serverName } from '../../device-link/index.ts';
 import type { Logger } from 'pino';
 import {
   AMQP_EXCHANGE,
@@ -222,10 +222,8 @@ class RabbitmqBus implements DeviceBus {
 
   private scheduleReconnect(): void {
     if (this.closing) return;
-    const initial = this.options.reconnect?.initialMs ?? 100;
-    const max = this.options.reconnect?.maxMs ?? 5000;
-    const base = Math.min(max, initial * 2 ** this.attempt++);
-    const delay = base / 2 + Math.random() * (base / 2); // jitter: many servers do not reconnect in step
+    // jitter: many servers do not reconnect in step
+    const delay = backoffDelay({ initialMs: this.options.reconnect?.initialMs ?? 100, maxMs: this.options.reconnect?.maxMs ?? 5000, factor: 2 }, this.attempt++);
     this.retryTimer = setTimeout(() => {
       this.connect().catch((error: unknown) => {
         this.log.debug({ err: (error as Error).message, attempt: this.attempt }, 'broker reconnection failed');
@@ -355,7 +353,7 @@ class RabbitmqBus implements DeviceBus {
     const vhost = decodeURIComponent(url.pathname.slice(1)) || '/';
     return {
       protocol: 'amqps',
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      hostname: hostOf(url),
       port: url.port ? Number(url.port) : 5671,
       vhost,
       heartbeat: this.options.heartbeatSeconds ?? 5,
@@ -364,14 +362,13 @@ class RabbitmqBus implements DeviceBus {
 
   private socketOptions(): Record<string, unknown> {
     const url = new URL(this.options.url);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
     return {
       noDelay: true, // commands are tiny; Nagle would hold each back for an ACK
       credentials: amqp.credentials.external(),
       ca: [this.options.tls.caPem],
       cert: this.options.tls.certPem,
       key: this.options.tls.keyPem,
-      ...(isIP(host) === 0 ? { servername: host } : {}),
+      ...serverName(url),
     };
   }
 }

@@ -26,7 +26,7 @@ import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareServiceCredentials, startBrokerNode, stopBrokerNode, serviceUsername, type BrokerNode } from '../../broker/node.ts';
+import { brokerAuthNodeUser, prepareServiceCredentials, startBrokerNode, stopBrokerNode, serviceUsername, type BrokerNode } from '../../broker/node.ts';
 import { rabbitmqBin } from '../../broker/layout.ts';
 import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
 import { commandNames, limits } from '../../firmware-protocol/index.ts';
@@ -35,7 +35,7 @@ import { registerBrokerAuthRoutes } from '../../server/api/broker-auth-routes.ts
 import { openPgliteStore, type SqlRegistryStore } from '../../server/registry/index.ts';
 import { Board } from '../../simulators/board.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { freePorts } from '../rabbitmq/platform.ts';
+import { freePorts } from '../../testkit/rabbitmq-platform.ts';
 import { messageArbitraries } from '../protocol/arbitraries.ts';
 
 const python = '/usr/bin/python3';
@@ -647,7 +647,7 @@ describe('amqp_device.py on a project-owned RabbitMQ node (AMQPS, SASL EXTERNAL 
     const logger = pino({ level: process.env.IOTCLOUD_TEST_LOG ?? 'silent' });
     authApp = Fastify({ https: { cert: serverTls.certPem, key: serverTls.keyPem }, loggerInstance: logger }) as unknown as FastifyInstance;
     const { authSecret } = await prepareServiceCredentials(stateDir);
-    registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, nodeSecret: authSecret, logger });
+    registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, node: { user: brokerAuthNodeUser, secret: authSecret }, logger });
     await authApp.listen({ host: '127.0.0.1', port: 0 });
     const authPort = (authApp.server.address() as { port: number }).port;
     const [amqpsPort, mqttsPort, distPort, plainMqttPort] = await freePorts(4);

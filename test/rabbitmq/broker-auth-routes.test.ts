@@ -15,7 +15,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   app = Fastify() as unknown as FastifyInstance;
-  registerBrokerAuthRoutes(app, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, nodeSecret });
+  registerBrokerAuthRoutes(app, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, node: { user: 'node', secret: nodeSecret } });
   await app.ready();
 });
 afterAll(() => app.close());
@@ -158,7 +158,7 @@ describe('refusal log', () => {
     const record = (fields: object) => void lines.push(fields);
     const logger = { info: record, debug: record, warn: record, error: record, child: () => logger };
     const logged = Fastify() as unknown as FastifyInstance;
-    registerBrokerAuthRoutes(logged, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, nodeSecret, logger: logger as never });
+    registerBrokerAuthRoutes(logged, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, node: { user: 'node', secret: nodeSecret }, logger: logger as never });
     await logged.ready();
     const login = (username: string, password?: string) =>
       logged.inject({ method: 'POST', url: '/api/v1/broker-auth/user', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: nodeAuthorization }, payload: new URLSearchParams({ username, ...(password === undefined ? {} : { password }) }).toString() });

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerMaxMessageBytes, mqttLoginTimeoutMs } from '../../broker/config.ts';
 import { rabbitmqBin } from '../../broker/layout.ts';
 import { limits } from '../../firmware-protocol/index.ts';
-import type { Credentials } from '../../simulators/transports/connection.ts';
-import { startRabbitmqPlatform, type RabbitmqPlatform } from '../rabbitmq/platform.ts';
+import type { Credentials } from '../../device-link/index.ts';
+import { startRabbitmqPlatform, type RabbitmqPlatform } from '../../testkit/rabbitmq-platform.ts';
 
 const installed = existsSync(`${rabbitmqBin}/rabbitmq-server`);
 const MB = 1024 * 1024;

@@ -19,8 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rabbitmqBin } from '../../broker/layout.ts';
 import { amqpDeviceQueue } from '../../firmware-protocol/index.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/device.ts';
-import type { Credentials } from '../../simulators/transports/connection.ts';
-import { startRabbitmqPlatform, type RabbitmqPlatform } from '../rabbitmq/platform.ts';
+import type { Credentials } from '../../device-link/index.ts';
+import { startRabbitmqPlatform, type RabbitmqPlatform } from '../../testkit/rabbitmq-platform.ts';
 
 const installed = existsSync(`${rabbitmqBin}/rabbitmq-server`);
 

@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { rabbitmqctlControl } from '../../broker/control.ts';
-import { nodeAddress, prepareServiceCredentials, serviceUsername, startBrokerNode, stopBrokerNode, type BrokerNode, type BrokerNodeOptions } from '../../broker/node.ts';
-import { createEphemeralCertificateAuthority, type CertificateAuthority } from '../../certs/index.ts';
-import { registerBrokerAuthRoutes } from '../../server/api/broker-auth-routes.ts';
-import type { DeviceBus } from '../../server/bus/device-bus.ts';
-import { startRabbitmqBus, type BrokerControl } from '../../server/bus/rabbitmq.ts';
-import { openPgliteStore, type SqlRegistryStore } from '../../server/registry/index.ts';
-import type { Credentials } from '../../simulators/transports/connection.ts';
+import { rabbitmqctlControl } from '../broker/control.ts';
+import { brokerAuthNodeUser, nodeAddress, prepareServiceCredentials, serviceUsername, startBrokerNode, stopBrokerNode, type BrokerNode, type BrokerNodeOptions } from '../broker/node.ts';
+import { createEphemeralCertificateAuthority, type CertificateAuthority } from '../certs/index.ts';
+import { registerBrokerAuthRoutes } from '../server/api/broker-auth-routes.ts';
+import type { DeviceBus } from '../server/bus/device-bus.ts';
+import { startRabbitmqBus, type BrokerControl } from '../server/bus/rabbitmq.ts';
+import { openPgliteStore, type SqlRegistryStore } from '../server/registry/index.ts';
+import type { Credentials } from '../device-link/index.ts';
 
 export interface RabbitmqPlatform {
   ca: CertificateAuthority;
@@ -62,7 +62,7 @@ export async function startRabbitmqPlatform(options: PlatformOptions = {}): Prom
   let authRequests = 0;
   authApp.addHook('onRequest', async () => void authRequests++);
   const { authSecret } = await prepareServiceCredentials(stateDir);
-  registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, nodeSecret: authSecret, logger });
+  registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, node: { user: brokerAuthNodeUser, secret: authSecret }, logger });
   await authApp.listen({ host: '127.0.0.1', port: 0 });
   const authPort = (authApp.server.address() as { port: number }).port;
 

@@ -38,6 +38,10 @@ export interface ServerConfig {
   servicePort?: number;
   tokenTtlMs: number;
   defaultCommandTimeoutMs: number;
+  /** When set, GET /metrics is open to any address with this bearer token; otherwise to loopback clients only. */
+  metricsToken?: string;
+  /** The built web console (default: console/dist in the package). */
+  consoleDir?: string;
   logLevel: string;
 }
 

@@ -11,6 +11,11 @@ import { registerCommandRoutes } from './command-routes.ts';
 import { registerDeviceRoutes } from './device-routes.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { registerBrokerAuthRoutes, type BrokerAuthOptions } from './broker-auth-routes.ts';
+import { registerConsoleStatic, type ConsoleFiles } from '../console/static.ts';
+import { registerConformanceRoutes, type ConformanceRouteOptions } from '../console/conformance.ts';
+import { registerLiveRoutes } from '../live/routes.ts';
+import type { LiveHub } from '../live/hub.ts';
+import { registerMetricsRoute, type MetricsRouteOptions } from '../metrics/routes.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -23,6 +28,10 @@ export interface AppOptions {
   /** RabbitMQ engine: the endpoints rabbitmq_auth_backend_http asks on every device connect. */
   brokerAuth?: Omit<BrokerAuthOptions, 'logger'>;
   loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number };
+  /** The web console: its built files (undefined: not built), the live channel, conformance runs. */
+  console?: { files: ConsoleFiles | undefined; live: LiveHub; conformance?: Omit<ConformanceRouteOptions, 'accounts' | 'devices'> };
+  /** GET /metrics (Prometheus). */
+  metrics?: MetricsRouteOptions;
 }
 
 export const API_VERSION = '0.1.0';
@@ -96,6 +105,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerCommandRoutes(app, { ...options, defaultTimeoutMs: options.defaultCommandTimeoutMs });
 
   if (options.brokerAuth) registerBrokerAuthRoutes(app, { ...options.brokerAuth, logger: options.logger.child({ component: 'broker-auth' }) });
+
+  if (options.console) {
+    registerConsoleStatic(app, options.console.files, options.https !== undefined);
+    registerLiveRoutes(app, options.console.live, options.accounts);
+    if (options.console.conformance) registerConformanceRoutes(app, { ...options.console.conformance, accounts: options.accounts, devices: options.devices });
+  }
+  if (options.metrics) registerMetricsRoute(app, options.metrics);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/api/v1/health', { schema: { tags: ['server'], summary: 'Liveness and bus counters' } }, async () => ({

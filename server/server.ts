@@ -90,22 +90,21 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
 
   const metrics = new ServerMetrics(() => engineBus.counters().devicesConnected);
   const accounts = new Accounts(store, { tokenTtlMs: config.tokenTtlMs });
-  let live: LiveHub | undefined;
-  const bus = new ObservedBus(engineBus, (outcome) => {
-    metrics.command(outcome);
-    live?.command(outcome);
-  });
-  const devices = new DeviceRegistry(store, ca, bus, { observeLatency: (operation, seconds) => metrics.registryOperation(operation, seconds) });
-  live = new LiveHub({
+  // The live channel's callbacks reach the registry and bus defined below; they run only once requests come.
+  const live = new LiveHub({
     listDevices: async (userId) => (await devices.list(userId)).map((device) => deviceView(device, bus.isConnected(device.id))),
     view: (change) => deviceView(change.device, change.kind === 'registered' && bus.isConnected(change.device.id)),
   });
-  const liveHub = live;
+  const bus = new ObservedBus(engineBus, (outcome) => {
+    metrics.command(outcome);
+    live.command(outcome);
+  });
+  const devices = new DeviceRegistry(store, ca, bus, { observeLatency: (operation, seconds) => metrics.registryOperation(operation, seconds) });
   bus.onPresence((event) => {
     metrics.presence(event);
-    liveHub.presence(event);
+    live.presence(event);
   });
-  devices.onChange((change) => liveHub.deviceChanged(change));
+  devices.onChange((change) => live.deviceChanged(change));
   let apiUrl = '';
   const consoleFiles = loadConsoleFiles(config.consoleDir);
   const app = await buildApp({
@@ -119,7 +118,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.credentials.username } } : {}),
     console: {
       files: consoleFiles,
-      live: liveHub,
+      live: live,
       ...(dependencies.conformanceRunner ? { conformance: { runner: dependencies.conformanceRunner, apiUrl: () => apiUrl, caPem: ca.rootCertPem } } : {}),
     },
     metrics: { metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) },
@@ -148,7 +147,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     config,
     close() {
       closing ??= (async () => {
-        liveHub.stop();
+        live.stop();
         await app.close();
         await bus.close();
         await presence.flush();

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'var/**', 'ft900/firmware/build/**', 'reports/**'] },
+  { ignores: ['node_modules/**', 'var/**', 'console/dist/**', 'ft900/firmware/build/**', 'reports/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

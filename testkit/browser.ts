@@ -1,12 +1,10 @@
 /**
  * Headless Chromium for tests and benchmarks: Debian's /usr/bin/chromium driven by playwright-core
- * (no browser download), a fresh profile each launch, flags that keep it quiet and offline.
+ * (no browser download), quiet and offline flags. Playwright gives every launch a fresh profile
+ * (user data dir) and every context its own cookies and storage, so two users never share a session.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.IOTCLOUD_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -22,26 +20,18 @@ export const CHROMIUM_FLAGS = [
 ];
 
 export interface LaunchedBrowser {
-  context: BrowserContext;
+  browser: Browser;
+  /** A fresh context (its own cookies) that accepts the test server's certificate (self-signed root). */
+  newContext(options?: { viewport?: { width: number; height: number } }): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
-/** A browser with a fresh profile that trusts any certificate of the test server's (self-signed root). */
-export async function launchBrowser(options: { viewport?: { width: number; height: number } } = {}): Promise<LaunchedBrowser> {
+export async function launchBrowser(): Promise<LaunchedBrowser> {
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}: run scripts/setup-system.sh (Debian package chromium) or set IOTCLOUD_CHROMIUM`);
-  const profile = await mkdtemp(join(tmpdir(), 'iotcloud-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    ignoreHTTPSErrors: true,
-    viewport: options.viewport ?? { width: 1280, height: 900 },
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS });
   return {
-    context,
-    async close() {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
-    },
+    browser,
+    newContext: (options = {}) => browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, viewport: options.viewport ?? { width: 1280, height: 900 } }),
+    close: () => browser.close(),
   };
 }

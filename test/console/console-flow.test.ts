@@ -8,13 +8,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { credentialFilesIn, loadCredentials, startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { launchBrowser, type LaunchedBrowser } from '../../testkit/browser.ts';
 import { screenshot, seriousViolations, startConsoleServer, watchPage } from './support.ts';
 
 let stack: Awaited<ReturnType<typeof startConsoleServer>>;
 let browser: LaunchedBrowser;
+let context: BrowserContext;
 let page: Page;
 let watch: ReturnType<typeof watchPage>;
 let device: SimulatedDevice | undefined;
@@ -23,7 +24,8 @@ let downloads: string;
 beforeAll(async () => {
   stack = await startConsoleServer();
   browser = await launchBrowser();
-  page = await browser.context.newPage();
+  context = await browser.newContext();
+  page = await context.newPage();
   page.setDefaultTimeout(20_000);
   watch = watchPage(page);
   downloads = await mkdtemp(join(tmpdir(), 'iotcloud-downloads-'));
@@ -57,7 +59,7 @@ describe('web console', { timeout: 60_000 }, () => {
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.getByRole('heading', { name: 'Devices' }).waitFor();
 
-    const cookies = await browser.context.cookies();
+    const cookies = await context.cookies();
     const session = cookies.find((cookie) => cookie.name === '__Host-iotcloud_session')!;
     expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/' });
     expect(await page.evaluate(() => document.cookie)).toBe(''); // scripts cannot read it
@@ -121,7 +123,7 @@ describe('web console', { timeout: 60_000 }, () => {
     const result = page.getByTestId('conformance-result');
     await result.waitFor({ timeout: 120_000 });
     expect(await result.textContent()).toMatch(/\d+ passed, 0 failed, \d+ not applicable/);
-    const [report] = await Promise.all([browser.context.waitForEvent('page'), result.getByRole('link', { name: 'Open the report' }).click()]);
+    const [report] = await Promise.all([context.waitForEvent('page'), result.getByRole('link', { name: 'Open the report' }).click()]);
     await report.waitForLoadState();
     expect(await report.title()).toContain(device!.deviceId);
     expect(await report.textContent('body')).toContain('get_gpio');

@@ -70,10 +70,11 @@ function Registered({ registration, onAnother }: { registration: Registration; o
     return () => made.forEach((url) => URL.revokeObjectURL(url));
   }, [registration]);
   const mqtt = registration.mqttUrl;
+  const broker = new URL(mqtt.replace(/^mqtts?:/, 'https:'));
   const commands = [
     ['Simulated device', `iotcloud sim --device ${id} --url ${mqtt} --dir .`],
     ['FT900 host build', `ft900/firmware/build/ft900-host --mqtt ${mqtt} --device ${id} --ca rootca.pem --cert ${id}_cert.pem --key ${id}_pkey.pem`],
-    ['Python example', `python3 examples/python/mqtt_device.py --device ${id} --dir .`],
+    ['Python example', `python3 examples/python/mqtt_device.py --device ${id} --dir . --host ${broker.hostname} --port ${broker.port || '8883'}`],
   ];
   return (
     <>

@@ -29,7 +29,7 @@ beforeAll(async () => {
   page.setDefaultTimeout(20_000);
   watch = watchPage(page);
   downloads = await mkdtemp(join(tmpdir(), 'iotcloud-downloads-'));
-});
+}, 180_000); // a server and a browser starting on a busy 2-core machine
 
 afterAll(async () => {
   await device?.stop();

@@ -16,7 +16,7 @@ const contexts: BrowserContext[] = [];
 beforeAll(async () => {
   stack = await startConsoleServer();
   browser = await launchBrowser();
-});
+}, 180_000); // a server and a browser starting on a busy 2-core machine
 afterAll(async () => {
   await browser?.close();
   await stack?.close();

@@ -22,7 +22,7 @@ beforeAll(async () => {
   stack = await startConsoleServer();
   base = stack.server.apiUrl;
   ca = stack.server.rootCaPem;
-});
+}, 180_000); // a server starting on a busy 2-core machine
 afterAll(async () => {
   await stack?.close();
 });

@@ -127,7 +127,7 @@ describe('web console', { timeout: 60_000 }, () => {
     await report.waitForLoadState();
     expect(await report.title()).toContain(device!.deviceId);
     expect(await report.textContent('body')).toContain('get_gpio');
-    await screenshot(report, 'conformance-report');
+    await screenshot(report, 'conformance-report', false);
     await report.close();
   }, 150_000);
 

@@ -54,6 +54,6 @@ export function watchPage(page: Page): { problems(): string[] } {
 }
 
 /** Screenshots go to reports/console/ (IOTCLOUD_SCREENSHOTS=docs/images refreshes the README's). */
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(process.env.IOTCLOUD_SCREENSHOTS ?? 'reports/console', `console-${name}.png`), fullPage: true });
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  await page.screenshot({ path: join(process.env.IOTCLOUD_SCREENSHOTS ?? 'reports/console', `console-${name}.png`), fullPage });
 }

@@ -20,7 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { IOTCLOUD_BIN } from '../cli/up-process.ts';
+import { IOTCLOUD_BIN } from '../testkit/up-process.ts';
 import { LiveHub, type LiveStream } from '../server/live/hub.ts';
 import { ServerMetrics } from '../server/metrics/metrics.ts';
 import { launchBrowser } from '../testkit/browser.ts';

@@ -1,12 +1,12 @@
 /**
  * The console's "run conformance" button, implemented with the harness: the server only knows the
- * ConformanceRunner interface (server/console/conformance.ts); `iotcloud up` hands it this one.
+ * ConformanceRunner interface (server/web/conformance.ts); `iotcloud up` hands it this one.
  * The run goes through the server's own REST API as the device's owner, like `iotcloud harness
  * --rest` would.
  */
 import { Writable } from 'node:stream';
 import { executeHarness, renderHtml } from '../harness/index.ts';
-import type { ConformanceRunner } from '../server/console/conformance.ts';
+import type { ConformanceRunner } from '../server/web/conformance.ts';
 
 /** Console output of a run kept for a setup error's page (bounded). */
 const MAX_OUTPUT = 16 * 1024;

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { credentialFilesIn, loadCredentials, startDevice, type SimulatedDevice } from '../../simulators/index.ts';
+import { credentialFilesIn, loadCredentials } from '../../device-link/index.ts';
+import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { launchBrowser, type LaunchedBrowser } from '../../testkit/browser.ts';
 import { screenshot, seriousViolations, startConsoleServer, watchPage } from './support.ts';
 

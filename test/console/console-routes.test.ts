@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevice } from '../../simulators/index.ts';
-import { loadConsoleFiles, registerConsoleStatic } from '../../server/console/static.ts';
+import { loadConsoleFiles, registerConsoleStatic } from '../../server/web/static.ts';
 import { ServerMetrics } from '../../server/metrics/metrics.ts';
 import { registerMetricsRoute } from '../../server/metrics/routes.ts';
 import { startConsoleServer } from './support.ts';

@@ -105,6 +105,11 @@ export class DeviceRegistry {
     this.emit({ kind: 'unregistered', device: { ...device, revoked: true } });
   }
 
+  /** When the device was last connected, read fresh (the cached record's copy goes stale). */
+  async lastSeenAt(deviceId: string): Promise<Date | null> {
+    return (await this.store.getDevice(deviceId))?.lastSeenAt ?? null;
+  }
+
   async list(ownerId: string): Promise<Device[]> {
     return this.timed('list', () => this.store.listDevices(ownerId));
   }

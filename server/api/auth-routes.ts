@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Accounts } from '../accounts.ts';
 import { ApiError, forbidden, unauthorized } from './api-error.ts';
 import type { LoginLimiter } from './login-limiter.ts';
-import { Credentials, ErrorAnswer, LoginAnswer } from './schemas.ts';
+import { Credentials, ErrorAnswer, LoginAnswer, LoginCredentials } from './schemas.ts';
 import { clearedSessionCookie, CSRF_HEADER, csrfMatches, csrfTokenFor, isSafeMethod, sessionCookie, sessionCookieToken } from './session-cookie.ts';
 
 type CredentialsBody = { username: string; password: string };
@@ -43,7 +43,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, lim
 
   app.post<{ Body: CredentialsBody }>(
     '/api/v1/auth/login',
-    { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: Credentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer } } },
+    { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: LoginCredentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer } } },
     async (request) => {
       const session = await login(request);
       return { token: session.token, expiresAt: session.expiresAt.toISOString() };
@@ -58,7 +58,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, lim
   // The console's session: the token goes into an HttpOnly cookie, the page gets only the CSRF token.
   app.post<{ Body: CredentialsBody }>(
     '/api/v1/auth/session',
-    { schema: { tags: ['console'], summary: 'Log in with a session cookie (the web console)', body: Credentials, response: { 200: ConsoleSession, 401: ErrorAnswer, 429: ErrorAnswer } } },
+    { schema: { tags: ['console'], summary: 'Log in with a session cookie (the web console)', body: LoginCredentials, response: { 200: ConsoleSession, 401: ErrorAnswer, 429: ErrorAnswer } } },
     async (request, reply) => {
       const session = await login(request);
       reply.header('set-cookie', sessionCookie(session.token, session.expiresAt)).header('cache-control', 'no-store');

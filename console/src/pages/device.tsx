@@ -8,7 +8,7 @@ import { api, ApiFailure } from '../api.ts';
 import { commandForms, problemWith, requestFrom, type CommandForm } from '../protocol.ts';
 import { go, timeAgo, useLive } from '../hooks.ts';
 
-type Kind = 'ok' | 'device-error' | 'timeout' | 'rejected' | 'invalid-answer' | 'unavailable';
+type Kind = 'ok' | 'device-error' | 'timeout' | 'offline' | 'rejected' | 'invalid-answer' | 'unavailable';
 
 interface LogEntry {
   seq: number;
@@ -36,6 +36,7 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
   const device = state.devices.get(deviceId);
   const [log, setLog] = useState<LogEntry[]>([]);
   const [timeoutMs, setTimeoutMs] = useState('2000');
+  const [sendOffline, setSendOffline] = useState(false);
 
   if (!device) {
     return state.status === 'live' ? (
@@ -64,13 +65,15 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
     });
     let result: LogEntry;
     try {
-      const timeout = /^\d{1,5}$/.test(timeoutMs) ? `?timeoutMs=${timeoutMs}` : '';
-      const answer = await api<CommandAnswer>('POST', `/api/v1/devices/${encodeURIComponent(deviceId)}/commands/${form.name}${timeout}`, body);
+      const query = new URLSearchParams();
+      if (/^\d{1,5}$/.test(timeoutMs)) query.set('timeoutMs', timeoutMs);
+      if (sendOffline) query.set('wait', 'true');
+      const answer = await api<CommandAnswer>('POST', `/api/v1/devices/${encodeURIComponent(deviceId)}/commands/${form.name}?${query}`, body);
       const invalid = form.response ? problemWith(form.response, answer.result) : undefined;
       result = invalid ? entry('invalid-answer', `${JSON.stringify(answer.result)}: ${invalid}`, answer.elapsedMs) : entry('ok', JSON.stringify(answer.result), answer.elapsedMs);
     } catch (failure) {
       if (!(failure instanceof ApiFailure)) throw failure;
-      const kind: Kind = failure.status === 504 ? 'timeout' : failure.source === 'device' ? 'device-error' : failure.status === 503 || failure.status === 0 ? 'unavailable' : 'rejected';
+      const kind: Kind = failure.status === 504 ? 'timeout' : failure.errorName === 'DEVICE_OFFLINE' ? 'offline' : failure.source === 'device' ? 'device-error' : failure.status === 503 || failure.status === 0 ? 'unavailable' : 'rejected';
       result = entry(kind, `${failure.errorName}: ${failure.message}`);
     }
     setLog((entries) => [result, ...entries].slice(0, MAX_LOG));
@@ -112,6 +115,10 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
         Answer timeout (ms)
         <input class="short" inputMode="numeric" value={timeoutMs} onInput={(event) => setTimeoutMs((event.target as HTMLInputElement).value)} pattern="\d{1,5}" />
       </label>
+      <label class="inline">
+        <input type="checkbox" checked={sendOffline} onChange={(event) => setSendOffline((event.target as HTMLInputElement).checked)} /> Send even when the device is offline, and wait for
+        the answer
+      </label>
       <div class="commands-grid">
         {commandForms.map((form) => (
           <CommandBox key={form.name} form={form} send={send} />
@@ -136,7 +143,7 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
   );
 }
 
-const label = (kind: Kind) => ({ ok: 'answer', 'device-error': 'device error', timeout: 'timeout', rejected: 'rejected by the server', 'invalid-answer': 'invalid answer', unavailable: 'unavailable' })[kind];
+const label = (kind: Kind) => ({ ok: 'answer', 'device-error': 'device error', timeout: 'timeout', offline: 'offline, not sent', rejected: 'rejected by the server', 'invalid-answer': 'invalid answer', unavailable: 'unavailable' })[kind];
 
 function CommandBox({ form, send }: { form: CommandForm; send: (form: CommandForm, body: Record<string, unknown>) => Promise<LogEntry> }) {
   const [inputs, setInputs] = useState<Record<string, string>>({});

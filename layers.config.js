@@ -9,7 +9,7 @@ export const layers = [
   ['certs'], // the platform CA, device and server certificates
   ['device-link'], // what devices and bridges share: connection core, transports, back-off, credentials
   ['rest-client'], // the one client of the REST API
-  ['server', 'broker', 'simulators', 'ft900', 'harness'], // the parts; none imports another
+  ['server', 'broker', 'simulators', 'ft900', 'harness', 'console'], // the parts; none imports another (console: the web front end, built by Vite)
   ['cli'], // the `iotcloud` command: the only place that wires parts together
 ];
 

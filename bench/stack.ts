@@ -26,6 +26,8 @@ export interface BenchStackOptions {
   apiPort?: number;
   /** The embedded broker's loopback service listener (default true; the RabbitMQ engine has none). */
   serviceListener?: boolean;
+  /** How long `iotcloud up` may take to print its banner (default 30 s; a busy shared machine needs more). */
+  startTimeoutMs?: number;
 }
 
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
@@ -34,7 +36,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     ...['--api-port', String(options.apiPort ?? 0), '--mqtt-port', '0', '--data-dir', dir, '--log-level', 'error'],
     ...(options.serviceListener === false ? [] : ['--service-port', '0']),
     ...(options.extraArgs ?? []),
-  ]);
+  ], options.startTimeoutMs === undefined ? {} : { timeoutMs: options.startTimeoutMs });
   const client = new RestClient({ baseUrl: up.apiUrl, caPem: up.rootCaPem });
   await client.signup('bench', 'bench password');
   await client.login('bench', 'bench password');

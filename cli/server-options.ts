@@ -1,6 +1,8 @@
 /** Flags that configure a server, shared by `up` and `demo`. */
 import type { Options } from 'yargs';
+import { readFile } from 'node:fs/promises';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
+import { UsageError } from './usage-error.ts';
 
 export const serverOptions = {
   host: { type: 'string', default: defaultConfig.apiHost, describe: 'address the REST API and the broker listen on' },
@@ -13,6 +15,7 @@ export const serverOptions = {
   'service-port': { type: 'number', describe: 'loopback MQTT port for trusted tools acting as the server (the harness); password in DATA_DIR/service.json' },
   'insecure-http': { type: 'boolean', default: false, describe: 'plain HTTP for the API (loopback only)' },
   'command-timeout': { type: 'number', default: defaultConfig.defaultCommandTimeoutMs, describe: 'default device command timeout, ms' },
+  'metrics-token-file': { type: 'string', describe: 'file holding a token: GET /metrics then asks any client for it as a bearer token (default: loopback clients only)' },
   'log-level': { type: 'string', default: 'warn', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
   'legacy-api': { type: 'boolean', default: true, describe: 'the original libpyiotcloud REST API at the root path (/signup, /register_device, /get_gpio, ...); --no-legacy-api turns it off' },
 } as const satisfies Record<string, Options>;
@@ -30,10 +33,12 @@ export interface ServerArgs {
   'command-timeout': number;
   'log-level': string;
   'legacy-api': boolean;
+  'metrics-token-file'?: string;
 }
 
-export function serverConfigFrom(args: ServerArgs): Partial<ServerConfig> {
+export async function serverConfigFrom(args: ServerArgs): Promise<Partial<ServerConfig>> {
   return {
+    ...(args['metrics-token-file'] === undefined ? {} : { metricsToken: await readMetricsToken(args['metrics-token-file']) }),
     apiHost: args.host,
     mqttHost: args.host,
     apiPort: args['api-port'],
@@ -46,4 +51,17 @@ export function serverConfigFrom(args: ServerArgs): Partial<ServerConfig> {
     ...(args['database-url'] ? { databaseUrl: args['database-url'] } : {}),
     ...(args['service-port'] === undefined ? {} : { servicePort: args['service-port'] }),
   };
+}
+
+/** The token in --metrics-token-file: one line of at least 16 characters. */
+async function readMetricsToken(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read --metrics-token-file ${path}: ${(error as Error).message}`);
+  }
+  const token = text.trim();
+  if (!/^[\x21-\x7e]{16,256}$/.test(token)) throw new UsageError(`--metrics-token-file ${path} must hold one token of 16-256 printable characters (e.g. \`openssl rand -hex 32 > ${path}\`)`);
+  return token;
 }

@@ -47,6 +47,14 @@ export class Accounts {
     return { token, expiresAt };
   }
 
+  /** A fresh session for a user the server acts for (a conformance run started from the console). */
+  async issueSession(userId: string, ttlMs: number): Promise<{ token: string; expiresAt: Date }> {
+    const token = newToken();
+    const expiresAt = new Date(this.now().getTime() + ttlMs);
+    await this.store.createSession(userId, hashToken(token), expiresAt);
+    return { token, expiresAt };
+  }
+
   /** The user id a token belongs to, or undefined when it is unknown or expired. */
   async authenticate(token: string): Promise<string | undefined> {
     const tokenHash = hashToken(token);

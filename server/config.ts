@@ -46,6 +46,10 @@ export interface ServerConfig {
    * registered within this many ms (it may be reconnecting): then it is sent as usual.
    */
   offlineGraceMs: number;
+  /** When set, GET /metrics is open to any address with this bearer token; otherwise to loopback clients only. */
+  metricsToken?: string;
+  /** The built web console (default: console/dist in the package). */
+  consoleDir?: string;
   logLevel: string;
   /** The original libpyiotcloud REST API at the root path (/signup, /login, /register_device, /get_gpio, ...). */
   legacyApi: boolean;

@@ -14,17 +14,57 @@ export interface Registration {
   privateKeyPem: string;
 }
 
+/** A device was registered or unregistered (the console's live channel follows these). */
+export interface DeviceChange {
+  kind: 'registered' | 'unregistered';
+  device: Device;
+}
+
+export interface DeviceRegistryOptions {
+  /** Called with how long each registry operation took (register, unregister, list, lookup), for /metrics. */
+  observeLatency?(operation: RegistryOperation, seconds: number): void;
+}
+
+export type RegistryOperation = 'register' | 'unregister' | 'list' | 'lookup';
+
 export class DeviceRegistry {
   /** Registered (not revoked) devices by id: ownership checks on every command. */
   private readonly active = new TtlCache<string, Device>(5000);
+  private readonly changeListeners: ((change: DeviceChange) => void)[] = [];
 
   constructor(
     private readonly store: RegistryStore,
     private readonly ca: CertificateAuthority,
     private readonly bus: DeviceBus,
+    private readonly options: DeviceRegistryOptions = {},
   ) {}
 
+  onChange(listener: (change: DeviceChange) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private emit(change: DeviceChange): void {
+    for (const listener of this.changeListeners) listener(change);
+  }
+
+  private async timed<T>(operation: RegistryOperation, work: () => Promise<T>): Promise<T> {
+    const observe = this.options.observeLatency;
+    if (!observe) return work();
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      observe(operation, (performance.now() - start) / 1000);
+    }
+  }
+
   async register(ownerId: string, input: { name: string; deviceId?: string; keyAlgorithm?: KeyAlgorithm }): Promise<Registration> {
+    const registration = await this.timed('register', () => this.registerNow(ownerId, input));
+    this.emit({ kind: 'registered', device: registration.device });
+    return registration;
+  }
+
+  private async registerNow(ownerId: string, input: { name: string; deviceId?: string; keyAlgorithm?: KeyAlgorithm }): Promise<Registration> {
     if (await this.store.findDeviceByName(ownerId, input.name)) {
       throw conflict(`you already have a device named ${JSON.stringify(input.name)}; choose another name or unregister it`, '/name');
     }
@@ -48,7 +88,7 @@ export class DeviceRegistry {
   async requireOwned(ownerId: string, deviceId: string): Promise<Device> {
     let device = this.active.get(deviceId);
     if (!device) {
-      const stored = await this.store.getDevice(deviceId);
+      const stored = await this.timed('lookup', () => this.store.getDevice(deviceId));
       if (stored && !stored.revoked) this.active.set(deviceId, stored);
       device = stored ?? undefined;
     }
@@ -65,10 +105,11 @@ export class DeviceRegistry {
   }
 
   async unregister(ownerId: string, deviceId: string): Promise<void> {
-    await this.requireOwned(ownerId, deviceId);
+    const device = await this.requireOwned(ownerId, deviceId);
     this.active.delete(deviceId);
-    await this.store.revokeDevice(deviceId);
+    await this.timed('unregister', () => this.store.revokeDevice(deviceId));
     await this.bus.disconnectDevice(deviceId); // its certificate is refused from now on
+    this.emit({ kind: 'unregistered', device: { ...device, revoked: true } });
   }
 
   /** When the device was last connected, read fresh (the cached record's copy goes stale). */
@@ -77,6 +118,6 @@ export class DeviceRegistry {
   }
 
   async list(ownerId: string): Promise<Device[]> {
-    return this.store.listDevices(ownerId);
+    return this.timed('list', () => this.store.listDevices(ownerId));
   }
 }

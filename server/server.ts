@@ -16,6 +16,12 @@ import { checkConfig, defaultConfig, type ServerConfig } from './config.ts';
 import { DeviceRegistry } from './devices.ts';
 import { batchedDeviceAuthority, presenceRecorder } from './connect-path.ts';
 import { openStore } from './registry/index.ts';
+import { deviceView } from './api/device-view.ts';
+import type { ConformanceRunner } from './web/conformance.ts';
+import { loadConsoleFiles } from './web/static.ts';
+import { LiveHub } from './live/hub.ts';
+import { ServerMetrics } from './metrics/metrics.ts';
+import { ObservedBus } from './metrics/observed-bus.ts';
 
 /** How a trusted local service reaches the broker as the server (see ServerConfig.servicePort). */
 export interface ServiceAccess {
@@ -34,6 +40,8 @@ export interface RunningServer {
   caCertPath: string;
   rootCaPem: string;
   config: ServerConfig;
+  /** Whether the web console is built (served at apiUrl/); when not, `/` says how to build it. */
+  consoleBuilt: boolean;
   close(): Promise<void>;
 }
 
@@ -41,6 +49,8 @@ export interface RunningServer {
 export interface ServerDependencies {
   /** RabbitMQ engine: closes revoked devices' connections and lists connections for presence. */
   brokerControl?: BrokerControl;
+  /** Runs the conformance suite from the console's device page (the CLI wires in the harness). */
+  conformanceRunner?: ConformanceRunner;
 }
 
 export async function startServer(overrides: Partial<ServerConfig> = {}, logger?: Logger, dependencies: ServerDependencies = {}): Promise<RunningServer> {
@@ -57,7 +67,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
 
   const servicePassword = config.servicePort === undefined ? undefined : randomBytes(24).toString('base64url');
   const busLog = log.child({ component: 'bus' });
-  const bus: DeviceBus =
+  const engineBus: DeviceBus =
     config.busEngine === 'rabbitmq'
       ? await startRabbitmqBus({
           url: config.rabbitmq!.url,
@@ -75,10 +85,27 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
           logger: busLog,
         });
   const presence = presenceRecorder(store, log);
-  bus.onPresence((event) => presence.record(event));
+  engineBus.onPresence((event) => presence.record(event));
 
+  const metrics = new ServerMetrics(() => engineBus.counters().devicesConnected);
   const accounts = new Accounts(store, { tokenTtlMs: config.tokenTtlMs });
-  const devices = new DeviceRegistry(store, ca, bus);
+  // The live channel's callbacks reach the registry and bus defined below; they run only once requests come.
+  const live = new LiveHub({
+    listDevices: async (userId) => (await devices.list(userId)).map((device) => deviceView(device, bus.isConnected(device.id))),
+    view: (change) => deviceView(change.device, change.kind === 'registered' && bus.isConnected(change.device.id)),
+  });
+  const bus = new ObservedBus(engineBus, (outcome) => {
+    metrics.command(outcome);
+    live.command(outcome);
+  });
+  const devices = new DeviceRegistry(store, ca, bus, { observeLatency: (operation, seconds) => metrics.registryOperation(operation, seconds) });
+  bus.onPresence((event) => {
+    metrics.presence(event);
+    live.presence(event);
+  });
+  devices.onChange((change) => live.deviceChanged(change));
+  let apiUrl = '';
+  const consoleFiles = loadConsoleFiles(config.consoleDir);
   const app = await buildApp({
     logger: log,
     ...(config.insecureHttp ? {} : { https: serverTls }),
@@ -90,11 +117,18 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     legacyApi: config.legacyApi,
     offlineGraceMs: config.offlineGraceMs,
     ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.serviceUser, node: config.rabbitmq!.authNode } } : {}),
+    console: {
+      files: consoleFiles,
+      live: live,
+      ...(dependencies.conformanceRunner ? { conformance: { runner: dependencies.conformanceRunner, apiUrl: () => apiUrl, caPem: ca.rootCertPem } } : {}),
+    },
+    metrics: { metrics, ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }) },
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const { port } = app.server.address() as { port: number };
   const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
 
+  apiUrl = `${config.insecureHttp ? 'http' : 'https'}://${host}:${port}`;
   let service: ServiceAccess | undefined;
   if (bus.serviceUrl && servicePassword) {
     const credentialsPath = resolve(config.dataDir, 'service.json');
@@ -105,7 +139,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
 
   let closing: Promise<void> | undefined;
   return {
-    apiUrl: `${config.insecureHttp ? 'http' : 'https'}://${host}:${port}`,
+    apiUrl,
+    consoleBuilt: consoleFiles !== undefined,
     mqttUrl: bus.deviceUrl,
     ...(service ? { service } : {}),
     caCertPath: resolve(caDir, certificateFiles.rootCert),
@@ -113,6 +148,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     config,
     close() {
       closing ??= (async () => {
+        live.stop();
         await app.close();
         await bus.close();
         await presence.flush();

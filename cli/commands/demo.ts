@@ -16,6 +16,7 @@ import { serverConfigFrom, serverOptions, type ServerArgs } from '../server-opti
 import { UsageError } from '../usage-error.ts';
 import { serviceTargetOptions } from './harness.ts';
 import { printServer } from './up.ts';
+import { harnessConformanceRunner } from '../console-conformance.ts';
 
 interface DemoArgs extends ServerArgs {
   devices: number;
@@ -43,7 +44,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const step = (text: string) => console.log(`\u25b8 ${text}`);
 
     step('starting the reference server (embedded PGlite registry, MQTTS broker, CA)');
-    const server = await startServer({ servicePort: 0, ...serverConfigFrom(args) });
+    const server = await startServer({ servicePort: 0, ...(await serverConfigFrom(args)) }, undefined, { conformanceRunner: harnessConformanceRunner });
     const devices: SimulatedDevice[] = [];
     try {
       const client = new RestClient({ baseUrl: server.apiUrl, caPem: server.rootCaPem });

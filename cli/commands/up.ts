@@ -4,6 +4,7 @@ import { currentAllocator } from '../process/allocator.ts';
 import { untilStopped } from '../process/signals.ts';
 import { engineSetup } from '../engine.ts';
 import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
+import { harnessConformanceRunner } from '../console-conformance.ts';
 
 export const upCommand: CommandModule<object, ServerArgs> = {
   command: 'up',
@@ -11,7 +12,7 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   builder: (y) => y.options(serverOptions),
   handler: async (args) => {
     const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir']);
-    const server = await startServer({ ...serverConfigFrom(args), ...engine.config }, undefined, engine.dependencies);
+    const server = await startServer({ ...(await serverConfigFrom(args)), ...engine.config }, undefined, { ...engine.dependencies, conformanceRunner: harnessConformanceRunner });
     const stopped = untilStopped(); // listen before the banner: a caller may signal as soon as it reads it
     printServer(server);
     await stopped;
@@ -22,7 +23,9 @@ export const upCommand: CommandModule<object, ServerArgs> = {
 
 export function printServer(server: RunningServer): void {
   console.log(`iotcloud server is running
+  console    ${server.consoleBuilt ? `${server.apiUrl}/   (web console: devices, commands, live metrics)` : 'not built: run `npm run build:console` (npm install does it), then restart'}
   REST API   ${server.apiUrl}   (OpenAPI: ${server.apiUrl}/api/v1/openapi.json)${server.config.legacyApi ? `\n  original   ${server.apiUrl}/signup, /login, /register_device, /get_gpio, ...   (libpyiotcloud clients; --no-legacy-api turns it off)` : ''}
+  metrics    ${server.apiUrl}/metrics   (Prometheus; ${server.config.metricsToken === undefined ? 'loopback clients only, or --metrics-token-file' : 'bearer token from --metrics-token-file'})
   devices    ${server.mqttUrl}   (mutual TLS, client id = device id)
   root CA    ${server.caCertPath}${server.service ? `\n  service    ${server.service.url}   (loopback, for the harness; credentials ${server.service.credentialsPath})` : ''}
   bus        ${server.config.busEngine === 'rabbitmq' ? `RabbitMQ (${server.config.rabbitmq!.url})` : 'embedded'}

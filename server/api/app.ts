@@ -12,6 +12,11 @@ import { registerDeviceRoutes } from './device-routes.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { registerBrokerAuthRoutes, type BrokerAuthOptions } from './broker-auth-routes.ts';
 import { legacyApi } from '../legacy-api/index.ts';
+import { registerConsoleStatic, type ConsoleFiles } from '../web/static.ts';
+import { registerConformanceRoutes, type ConformanceRouteOptions } from '../web/conformance.ts';
+import { registerLiveRoutes } from '../live/routes.ts';
+import type { LiveHub } from '../live/hub.ts';
+import { registerMetricsRoute, type MetricsRouteOptions } from '../metrics/routes.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -27,6 +32,10 @@ export interface AppOptions {
   loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number };
   /** The original libpyiotcloud routes at the root path, over the same accounts, registry and bus. */
   legacyApi?: boolean;
+  /** The web console: its built files (undefined: not built), the live channel, conformance runs. */
+  console?: { files: ConsoleFiles | undefined; live: LiveHub; conformance?: Omit<ConformanceRouteOptions, 'accounts' | 'devices'> };
+  /** GET /metrics (Prometheus). */
+  metrics?: MetricsRouteOptions;
 }
 
 export const API_VERSION = '0.1.0';
@@ -117,6 +126,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
 
   if (options.brokerAuth) registerBrokerAuthRoutes(app, { ...options.brokerAuth, logger: options.logger.child({ component: 'broker-auth' }) });
+
+  if (options.console) {
+    registerConsoleStatic(app, options.console.files, options.https !== undefined);
+    registerLiveRoutes(app, options.console.live, options.accounts);
+    if (options.console.conformance) registerConformanceRoutes(app, { ...options.console.conformance, accounts: options.accounts, devices: options.devices });
+  }
+  if (options.metrics) registerMetricsRoute(app, options.metrics);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/api/v1/health', { schema: { tags: ['server'], summary: 'Liveness and bus counters' } }, async () => ({

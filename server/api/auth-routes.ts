@@ -1,10 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { Accounts } from '../accounts.ts';
-import { ApiError, unauthorized } from './api-error.ts';
+import { ApiError, forbidden, unauthorized } from './api-error.ts';
 import type { LoginLimiter } from './login-limiter.ts';
 import { Credentials, ErrorAnswer, LoginAnswer, LoginCredentials } from './schemas.ts';
+import { clearedSessionCookie, CSRF_HEADER, csrfMatches, csrfTokenFor, isSafeMethod, sessionCookie, sessionCookieToken } from './session-cookie.ts';
 
 type CredentialsBody = { username: string; password: string };
+
+const ConsoleSession = Type.Object({
+  username: Type.Optional(Type.String()),
+  csrfToken: Type.String({ description: `send as ${CSRF_HEADER} on every unsafe request made with the session cookie` }),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+});
 
 export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, limiter: LoginLimiter): void {
   app.post<{ Body: CredentialsBody }>(
@@ -16,23 +24,28 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, lim
     },
   );
 
+  const login = async (request: FastifyRequest<{ Body: CredentialsBody }>) => {
+    const { username, password } = request.body;
+    const waitMs = limiter.retryAfterMs(request.ip, username);
+    if (waitMs > 0) {
+      throw new ApiError(429, 'TOO_MANY_REQUESTS', `too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s`, undefined, {
+        'retry-after': String(Math.ceil(waitMs / 1000)),
+      });
+    }
+    const session = await accounts.login(username, password);
+    if (!session) {
+      limiter.recordFailure(request.ip, username);
+      throw unauthorized('wrong username or password');
+    }
+    limiter.recordSuccess(request.ip, username);
+    return session;
+  };
+
   app.post<{ Body: CredentialsBody }>(
     '/api/v1/auth/login',
     { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: LoginCredentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer } } },
     async (request) => {
-      const { username, password } = request.body;
-      const waitMs = limiter.retryAfterMs(request.ip, username);
-      if (waitMs > 0) {
-        throw new ApiError(429, 'TOO_MANY_REQUESTS', `too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s`, undefined, {
-          'retry-after': String(Math.ceil(waitMs / 1000)),
-        });
-      }
-      const session = await accounts.login(username, password);
-      if (!session) {
-        limiter.recordFailure(request.ip, username);
-        throw unauthorized('wrong username or password');
-      }
-      limiter.recordSuccess(request.ip, username);
+      const session = await login(request);
       return { token: session.token, expiresAt: session.expiresAt.toISOString() };
     },
   );
@@ -40,6 +53,33 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, lim
   app.post('/api/v1/auth/logout', { schema: { tags: ['accounts'], summary: 'End this token' } }, async (request, reply) => {
     await accounts.logout(bearerToken(request));
     return reply.code(204).send();
+  });
+
+  // The console's session: the token goes into an HttpOnly cookie, the page gets only the CSRF token.
+  app.post<{ Body: CredentialsBody }>(
+    '/api/v1/auth/session',
+    { schema: { tags: ['console'], summary: 'Log in with a session cookie (the web console)', body: LoginCredentials, response: { 200: ConsoleSession, 401: ErrorAnswer, 429: ErrorAnswer } } },
+    async (request, reply) => {
+      const session = await login(request);
+      reply.header('set-cookie', sessionCookie(session.token, session.expiresAt)).header('cache-control', 'no-store');
+      return { username: request.body.username, csrfToken: csrfTokenFor(session.token), expiresAt: session.expiresAt.toISOString() };
+    },
+  );
+
+  app.get('/api/v1/auth/session', { schema: { tags: ['console'], summary: 'The CSRF token of the session cookie (401 when logged out)', response: { 200: ConsoleSession, 401: ErrorAnswer } } }, async (request, reply) => {
+    const token = sessionCookieToken(request);
+    if (!token || !(await accounts.authenticate(token))) throw unauthorized('not logged in: POST /api/v1/auth/session');
+    reply.header('cache-control', 'no-store');
+    return { csrfToken: csrfTokenFor(token) };
+  });
+
+  app.delete('/api/v1/auth/session', { schema: { tags: ['console'], summary: 'Log out: ends the session and clears the cookie' } }, async (request, reply) => {
+    const token = sessionCookieToken(request);
+    if (token) {
+      if (!csrfMatches(token, request.headers[CSRF_HEADER])) throw forbidden(`missing or wrong ${CSRF_HEADER} header`);
+      await accounts.logout(token);
+    }
+    return reply.header('set-cookie', clearedSessionCookie()).code(204).send();
   });
 }
 
@@ -50,9 +90,26 @@ export function bearerToken(request: FastifyRequest): string {
   return match[1]!;
 }
 
+/**
+ * The session token of a request: its bearer token, or (no Authorization header) the console's
+ * session cookie, which on an unsafe method counts only with the matching CSRF header.
+ */
+export function requestToken(request: FastifyRequest): string {
+  if (request.headers.authorization === undefined) {
+    const cookieToken = sessionCookieToken(request);
+    if (cookieToken) {
+      if (!isSafeMethod(request.method) && !csrfMatches(cookieToken, request.headers[CSRF_HEADER])) {
+        throw forbidden(`missing or wrong ${CSRF_HEADER} header: a request made with the session cookie must carry the CSRF token from GET /api/v1/auth/session`);
+      }
+      return cookieToken;
+    }
+  }
+  return bearerToken(request);
+}
+
 /** The logged-in user's id; 401 when the token is missing, unknown or expired. */
 export async function requireUser(request: FastifyRequest, accounts: Accounts): Promise<string> {
-  const userId = await accounts.authenticate(bearerToken(request));
+  const userId = await accounts.authenticate(requestToken(request));
   if (!userId) throw unauthorized('token is unknown or expired: log in again');
   return userId;
 }

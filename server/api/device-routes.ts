@@ -6,6 +6,7 @@ import type { DeviceBus } from '../bus/device-bus.ts';
 import type { Device } from '../registry/index.ts';
 import type { KeyAlgorithm } from '../../certs/index.ts';
 import { requireUser } from './auth-routes.ts';
+import { deviceView } from './device-view.ts';
 import { DeviceId, DeviceView, ErrorAnswer, RegisterDevice, Registration } from './schemas.ts';
 
 export interface DeviceRouteDeps {
@@ -17,14 +18,7 @@ export interface DeviceRouteDeps {
 
 export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void {
   const { accounts, devices, bus } = deps;
-  const view = (device: Device) => ({
-    deviceId: device.id,
-    name: device.name,
-    fingerprint: device.certFingerprint,
-    createdAt: device.createdAt.toISOString(),
-    lastSeenAt: device.lastSeenAt?.toISOString() ?? null,
-    online: bus.isConnected(device.id),
-  });
+  const view = (device: Device) => deviceView(device, bus.isConnected(device.id));
   const params = Type.Object({ deviceId: DeviceId });
 
   app.post<{ Body: { name: string; deviceId?: string; keyAlgorithm?: KeyAlgorithm } }>(

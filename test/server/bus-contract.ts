@@ -94,11 +94,13 @@ export function defineBusContract(engine: string, factory: BusFactory): void {
       expect(await subject.bus.command(absent, 'get_status', {}, 200)).toMatchObject({ status: 'timeout', deviceId: absent });
     });
 
-    it('an invalid answer is counted and settles nothing: the request times out', async () => {
+    it('an invalid answer is counted and never taken for a result', async () => {
       const sim = await device('broken', 'malformed=1@json');
       const before = subject.bus.counters().answersInvalid;
       const answered = once(sim, 'answer');
-      expect(await subject.bus.command(sim.deviceId, 'get_status', {}, 1000)).toMatchObject({ status: 'timeout' });
+      const outcome = await subject.bus.command(sim.deviceId, 'get_status', {}, 1000);
+      // A timeout, or (once the bus settles invalid answers at once) an invalid-answer outcome.
+      expect(['timeout', 'invalid-answer']).toContain(outcome.status);
       await answered;
       await until(() => subject.bus.counters().answersInvalid > before, 5000, 'the invalid answer counted');
     });
@@ -120,6 +122,9 @@ export function defineBusContract(engine: string, factory: BusFactory): void {
     });
 
     it('after the broker restarts, devices reconnect and commands flow again', async () => {
+      // Earlier devices leave first: one still reconnecting (the disconnected one) can hold an
+      // embedded bus's close() open until its handshake ends (seen once under heavy load).
+      await Promise.all(devices.splice(0).map((earlier) => earlier.stop()));
       const sim = await device('restart');
       const reconnected = once(sim, 'connected');
       await subject.restart();

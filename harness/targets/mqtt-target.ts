@@ -138,6 +138,14 @@ export class MqttConnection {
       client.on('error', onError);
       client.on('close', onClose);
     });
+    return MqttConnection.over(client, where);
+  }
+
+  /**
+   * The harness side over a client already connected (any stream: a socket, or an in-process pair
+   * for tests that exercise the answer-matching rules without a network).
+   */
+  static async over(client: MqttClient, where: string): Promise<MqttConnection> {
     // After setup, errors are reported through outcomes ('unavailable'), not as crashes.
     client.on('error', () => undefined);
     const connection = new MqttConnection(client, where);

@@ -61,8 +61,8 @@ static int hal_gpio_set(void *ctx, unsigned pin, int level) {
   if (pin > IOT_GPIO_MAX || (level != 0 && level != 1)) return IOT_HAL_ERROR;
   if (pin < PORT_PINS) {
     uint32_t base = port_base[pin / 8u], bit = 1u << (pin % 8u);
-    GPIO_DATA_PIN(base, pin % 8u) = level ? bit : 0u; /* the level first, so the pin never glitches */
-    GPIO_DIR(base) |= bit;
+    GPIO_DIR(base) |= bit; /* first: writes to an input pin's data bit are ignored */
+    GPIO_DATA_PIN(base, pin % 8u) = level ? bit : 0u;
   } else {
     board.latched[pin - PORT_PINS] = (uint8_t)level;
   }

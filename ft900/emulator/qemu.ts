@@ -176,8 +176,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     },
     async console(maxBytes = 8192) {
       try {
-        const text = await readFile(join(dir, 'console.log'), 'latin1');
-        return text.slice(-maxBytes);
+        // UTF-8 as the console shows it; write_uart may leave a broken sequence (U+FFFD).
+        const bytes = await readFile(join(dir, 'console.log'));
+        return bytes.subarray(Math.max(0, bytes.length - maxBytes)).toString('utf8');
       } catch {
         return '';
       }

@@ -11,14 +11,13 @@
 #include "hal.h"
 
 #define BOARD_SYSCLK_HZ 50000000u /* PLL 200 MHz / 4 */
-#define BOARD_TICK_HZ 1000u
 
-/* Clock (PLL, 50 MHz) and the 1 ms SysTick. */
+/* Clock (PLL, 50 MHz) and SysTick, free-running. */
 void board_clock_init(void);
-/* Milliseconds since boot. */
+/* Milliseconds since boot (wraps after 49 days). */
 uint32_t board_millis(void);
-/* System clock cycles since boot (wraps every ~86 s): SysTick ticks plus the current count. */
-uint32_t board_cycles(void);
+/* System clock cycles since boot. */
+uint64_t board_cycles(void);
 
 /* UART0, the framed link to the bridge: 115200 8N1, receive interrupt into a ring buffer. */
 void link_uart_init(void);

@@ -3,10 +3,19 @@
 #include "regs.h"
 #include "rtc.h"
 
-static volatile uint32_t ticks;
+/* SysTick runs free over its whole 24-bit range (335 ms at 50 MHz) and its interrupt counts the
+ * wraps; time is wraps and the current count together. Not a 1 ms interrupt counter: QEMU, when
+ * the host is busy, merges timer interrupts that fall due before the guest runs again (a 1 ms
+ * tick lost whole seconds under load); a long period makes that harmless, and the current count
+ * is exact whenever it is read. */
+#define SYSTICK_PERIOD (1u << 24)
+#define SCB_ICSR REG32(0xE000ED04u)
+#define ICSR_PENDSTSET (1u << 26)
+
+static volatile uint32_t wraps;
 
 void systick_isr(void);
-void systick_isr(void) { ticks++; }
+void systick_isr(void) { wraps++; }
 
 void board_clock_init(void) {
   /* 8 MHz crystal, PLL on, system clock = 200 MHz / (SYSDIV 3 + 1) = 50 MHz: first bypass the
@@ -23,21 +32,24 @@ void board_clock_init(void) {
   }
   SYSCTL_RCC = rcc & ~(1u << 11);
 
-  SYST_RVR = BOARD_SYSCLK_HZ / BOARD_TICK_HZ - 1u;
+  SYST_RVR = SYSTICK_PERIOD - 1u;
   SYST_CVR = 0;
   SYST_CSR = 7u; /* processor clock, interrupt, enable */
 }
 
-uint32_t board_millis(void) { return ticks; }
-
-uint32_t board_cycles(void) {
-  uint32_t t, v;
-  do { /* a tick between the two reads would pair a new count with an old tick */
-    t = ticks;
+uint64_t board_cycles(void) {
+  uint32_t w, v, pending;
+  do { /* the interrupt between the reads would pair a new count with an old wrap count */
+    w = wraps;
     v = SYST_CVR;
-  } while (t != ticks);
-  return t * (BOARD_SYSCLK_HZ / BOARD_TICK_HZ) + (SYST_RVR - v);
+    pending = SCB_ICSR & ICSR_PENDSTSET;
+  } while (w != wraps);
+  /* Wrapped, but the interrupt has not run yet (it is taken a few instructions later). */
+  if (pending && v > SYSTICK_PERIOD / 2u) w++;
+  return (uint64_t)w * SYSTICK_PERIOD + (SYSTICK_PERIOD - 1u - v);
 }
+
+uint32_t board_millis(void) { return (uint32_t)(board_cycles() / (BOARD_SYSCLK_HZ / 1000u)); }
 
 void board_reset(void) {
   link_uart_drain();

@@ -36,13 +36,13 @@ static void console_number(uint32_t n) {
 
 int main(void) {
   const char *device_id = iot_identity_device_id(&_identity, BOARD_DEVICE_ID);
-  uint32_t spent = 0;
+  uint64_t spent = 0;
   board_clock_init();
   rtc_boot();
   console_init();
   link_uart_init();
   board_hal_init(&hal, device_id);
-  console_puts("iotcloud firmware (lm3s6965) device ");
+  console_puts("\r\niotcloud firmware (lm3s6965) device ");
   console_puts(device_id);
   console_puts(" boot ");
   console_number(board_boot_count());
@@ -53,7 +53,7 @@ int main(void) {
   iot_link_init(&link, link_uart_write, NULL, &hal, device_id);
   (void)iot_link_hello(&link);
   for (;;) {
-    uint32_t start;
+    uint64_t start;
     iot_link_result_t r;
     int c = link_uart_getc();
     if (c < 0) {
@@ -69,7 +69,7 @@ int main(void) {
     r = iot_link_feed(&link, (uint8_t)c);
     spent += board_cycles() - start;
     if (r == IOT_LINK_ANSWERED) {
-      board_command_cycles = spent;
+      board_command_cycles = (uint32_t)spent;
       board_commands++;
       spent = 0;
       if (board_reset_requested()) board_reset();

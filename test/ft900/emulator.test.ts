@@ -73,7 +73,7 @@ describe('a real boot', () => {
         });
       });
       link.start();
-      await new Promise((resolve) => link.once('open', resolve));
+      await new Promise<void>((resolve) => link.once('open', () => resolve()));
       // The first HELLO may have gone out before the port was open: a QMP system_reset makes it
       // boot (and say HELLO) again.
       await emulator.qmp.execute('system_reset');

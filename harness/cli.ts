@@ -91,17 +91,18 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
       if (error instanceof DutSetupError) return setupError(error.message);
       throw error;
     }
-    if (dut) view.line(dut.description);
+    if (dut) {
+      view.line(dut.description);
+      // Said the moment it happens: whatever fails after it is a consequence.
+      void dut.failed.then((cause) => view.line(`harness: the device under test failed: ${cause}`));
+    }
     const target = await openTarget(options.target);
     opened.push(target);
 
     if (dut || target.kind === 'rest') {
       const ready = await waitForDevice(target, deadlineMs, dut ? (options.startupTimeoutMs ?? 15_000) : deadlineMs, dut);
       if (ready.setupError) return setupError(ready.setupError);
-      const failure = dut?.failure();
-      // The cause first: everything after it is a consequence.
-      if (failure) view.line(`harness: the device under test failed: ${failure}`);
-      if (!ready.answered && !failure) notes.push(dut ? `the device under test did not answer get_status within ${options.startupTimeoutMs ?? 15_000} ms of starting` : 'the device did not answer the first get_status');
+      if (!ready.answered && !dut?.failure()) notes.push(dut ? `the device under test did not answer get_status within ${options.startupTimeoutMs ?? 15_000} ms of starting` : 'the device did not answer the first get_status');
     }
 
     let conformance: SuiteResult | undefined;

@@ -27,7 +27,7 @@ describe('the emulated board through executeHarness', () => {
   let devices = 0;
   beforeAll(async () => {
     test = await startTestServer({ servicePort: 0 });
-  }, 60_000);
+  }, 180_000); // PGlite's first open is seconds idle, a minute on a loaded machine
   afterAll(() => test?.close());
 
   async function setup(imagePath: string) {
@@ -87,5 +87,10 @@ describe('the emulated board through executeHarness', () => {
     expect(notRun.length).toBeGreaterThan(cases.length - 4);
     expect(notRun.every((entry) => entry.requests === 0)).toBe(true);
     expect(run.report!.notes.join('\n')).toContain('the device under test failed: qemu-system-arm exited on its own (SIGKILL)');
+    // Said on the console as it happened, before the summary.
+    const text = output.text();
+    const said = text.indexOf('harness: the device under test failed: qemu-system-arm exited on its own (SIGKILL)');
+    expect(said).toBeGreaterThan(0);
+    expect(said).toBeLessThan(text.search(/conformance: \d+ passed/));
   }, 60_000);
 });

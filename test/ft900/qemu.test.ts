@@ -38,5 +38,5 @@ describe('iotcloud harness --embedded --qemu', () => {
     expect(notes).toMatch(/HELLO \S+/);
     const junit = await readFile(join(dir, 'good', 'reports', 'harness-junit.xml'), 'utf8');
     expect(junit).toContain('board console (UART1)');
-  }, 120_000);
+  }, 240_000);
 });

@@ -57,7 +57,7 @@ describe('iotcloud harness --embedded --serial', () => {
     // The board restarted on reset_device and announced itself again on the line.
     expect(notes).toContain('HELLO ft900serial1');
     expect(boardLog).toMatch(/ft900-host: device ft900serial1 on /);
-  }, 120_000);
+  }, 240_000);
 
   it('a failing --flash is a setup error that shows the flasher\'s output, before anything runs', async () => {
     const output = captureOutput();

@@ -7,9 +7,9 @@
  *                    from the board's RAM through QMP: startup.c paints the free RAM, and the
  *                    first word no longer painted, from the bottom, is the deepest the stack went
  *   instructions     per handled command, under `-icount shift=0` (one instruction = 1 ns of
- *                    guest time, deterministic): the firmware counts 50 MHz SysTick cycles (20
- *                    ns each) spent in the link loop for the last answered request, from its
- *                    first byte to the last byte of the answer written
+ *                    guest time): the firmware counts 50 MHz SysTick cycles (20 ns each) spent
+ *                    in the link loop for the last answered request, from its first byte to the
+ *                    last byte of the answer written, interrupts taken meanwhile included
  *   REST round trip  REST client -> server -> MQTTS -> bridge -> pty -> emulated UART -> firmware
  *                    and back, get_gpio, one at a time
  *
@@ -186,8 +186,9 @@ async function instructions(syms: Map<string, number>): Promise<void> {
         await answered;
         counts.push((await emulator.readMemory(cyclesAt, 4)).readUInt32LE(0) * NS_PER_CYCLE);
       }
-      // The same request three times: equal counts show the measurement is deterministic.
-      if (new Set(counts).size !== 1) console.error(`${command}: counts differ between runs: ${counts.join(', ')}`);
+      // The same request three times; the counts differ a little (up to ~2%) because the receive
+      // interrupts interleave differently as bytes arrive from the pty. The lowest is the work.
+      console.error(`${command}: ${counts.join(', ')} instructions`);
       printMetric(`insn_per_command_${command}`, Math.min(...counts), 'instructions');
     }
   } finally {

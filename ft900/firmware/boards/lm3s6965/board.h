@@ -16,8 +16,8 @@
 void board_clock_init(void);
 /* Milliseconds since boot (wraps after 49 days). */
 uint32_t board_millis(void);
-/* System clock cycles since boot. */
-uint64_t board_cycles(void);
+/* System clock cycles since boot, modulo 2^32 (86 s): for measuring short intervals. */
+uint32_t board_cycles(void);
 
 /* UART0, the framed link to the bridge: 115200 8N1, receive interrupt into a ring buffer. */
 void link_uart_init(void);

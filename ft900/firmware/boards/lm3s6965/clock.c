@@ -12,10 +12,39 @@
 #define SCB_ICSR REG32(0xE000ED04u)
 #define ICSR_PENDSTSET (1u << 26)
 
-static volatile uint32_t wraps;
+#define CYCLES_PER_MS (BOARD_SYSCLK_HZ / 1000u)
+
+/* Kept by the interrupt at every wrap, in 32-bit arithmetic (no 64-bit division in the image):
+ * whole milliseconds before the wrap, and the cycles left over. */
+static volatile uint32_t wraps, ms_at_wrap, rem_at_wrap;
 
 void systick_isr(void);
-void systick_isr(void) { wraps++; }
+void systick_isr(void) {
+  uint32_t rem = rem_at_wrap + SYSTICK_PERIOD;
+  ms_at_wrap += rem / CYCLES_PER_MS;
+  rem_at_wrap = rem % CYCLES_PER_MS;
+  wraps++;
+}
+
+/* A consistent reading: the wrap state and the cycles into the current period. */
+static void read_clock(uint32_t *ms, uint32_t *rem, uint32_t *w, uint32_t *into) {
+  uint32_t v, pending;
+  do { /* the interrupt between the reads would pair a new count with an old wrap */
+    *w = wraps;
+    *ms = ms_at_wrap;
+    *rem = rem_at_wrap;
+    v = SYST_CVR;
+    pending = SCB_ICSR & ICSR_PENDSTSET;
+  } while (*w != wraps);
+  *into = SYSTICK_PERIOD - 1u - v;
+  /* Wrapped, but the interrupt has not run yet (it is taken a few instructions later). */
+  if (pending && v > SYSTICK_PERIOD / 2u) {
+    uint32_t r = *rem + SYSTICK_PERIOD;
+    *ms += r / CYCLES_PER_MS;
+    *rem = r % CYCLES_PER_MS;
+    ++*w;
+  }
+}
 
 void board_clock_init(void) {
   /* 8 MHz crystal, PLL on, system clock = 200 MHz / (SYSDIV 3 + 1) = 50 MHz: first bypass the
@@ -37,19 +66,17 @@ void board_clock_init(void) {
   SYST_CSR = 7u; /* processor clock, interrupt, enable */
 }
 
-uint64_t board_cycles(void) {
-  uint32_t w, v, pending;
-  do { /* the interrupt between the reads would pair a new count with an old wrap count */
-    w = wraps;
-    v = SYST_CVR;
-    pending = SCB_ICSR & ICSR_PENDSTSET;
-  } while (w != wraps);
-  /* Wrapped, but the interrupt has not run yet (it is taken a few instructions later). */
-  if (pending && v > SYSTICK_PERIOD / 2u) w++;
-  return (uint64_t)w * SYSTICK_PERIOD + (SYSTICK_PERIOD - 1u - v);
+uint32_t board_cycles(void) {
+  uint32_t ms, rem, w, into;
+  read_clock(&ms, &rem, &w, &into);
+  return (w << 24) + into; /* SYSTICK_PERIOD is 2^24 */
 }
 
-uint32_t board_millis(void) { return (uint32_t)(board_cycles() / (BOARD_SYSCLK_HZ / 1000u)); }
+uint32_t board_millis(void) {
+  uint32_t ms, rem, w, into;
+  read_clock(&ms, &rem, &w, &into);
+  return ms + (rem + into) / CYCLES_PER_MS;
+}
 
 void board_reset(void) {
   link_uart_drain();

@@ -1,7 +1,7 @@
 /**
- * The device under test, whatever it is: a spawned process (`--spawn`), a board on a serial line
- * behind the bridge (`--serial`), or the firmware image on an emulated MCU behind the bridge
- * (`--qemu`). One life cycle for all of them: start, watch for an early death (the run then fails
+ * The device under test, whatever it is: a spawned process (`--spawn`, here), a board on a serial
+ * line behind the bridge (`--serial`), or the firmware image on an emulated MCU behind the bridge
+ * (`--qemu`); the last two wire in ft900/ and live in cli/dut/. One life cycle for all of them: start, watch for an early death (the run then fails
  * fast, with the cause printed first, instead of running every case into its deadline), collect
  * the console output for the reports, stop.
  */

@@ -1,5 +1,5 @@
 /** The conformance and latency harness: import everything from here. */
-export { executeHarness, runHarness, type HarnessLoadOptions, type HarnessOptions, type HarnessRun } from './cli.ts';
+export { executeHarness, runHarness, type HarnessLoadOptions, type HarnessOptions, type HarnessRun } from './run.ts';
 export * from './targets/index.ts';
 export { conformanceSuite, selectCases, statusRunning, type CaseFilter } from './conformance/suite.ts';
 export { runSuite, countResults, type CaseResult, type RunSuiteOptions, type SuiteCounts, type SuiteResult } from './conformance/runner.ts';
@@ -13,5 +13,3 @@ export { renderJunit } from './reports/junit.ts';
 export { reportFileNames, reportFormats, writeReports, type ReportFormat } from './reports/write.ts';
 export { spawnDevice, type SpawnedDevice, type SpawnOptions } from './spawn.ts';
 export { DutSetupError, failureLatch, spawnedDut, type DeviceUnderTest } from './dut.ts';
-export { bridgeBoard, runFlashCommand, serialDut, type BoardLink, type SerialDutOptions } from './dut-serial.ts';
-export { qemuDut, type QemuDutOptions } from './dut-qemu.ts';

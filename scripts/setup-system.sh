@@ -16,7 +16,7 @@ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitt
 command -v arm-none-eabi-gcc >/dev/null || need+=(gcc-arm-none-eabi)  # make -C ft900/firmware qemu: the firmware for an MCU
 [ -f /usr/lib/picolibc/arm-none-eabi/picolibc.specs ] || need+=(picolibc-arm-none-eabi)  # its C library (string.h only)
 command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)  # iotcloud harness --qemu: the emulated lm3s6965evb
-dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)  # iotcloud up and iotcloud fleet run under jemalloc (cli/runtime.ts)
+dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)  # iotcloud up and iotcloud fleet run under jemalloc (cli/process/runtime.ts)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "iotcloud: missing Debian packages: ${need[*]}. Install them with: sudo apt-get install -y ${need[*]}" >&2

@@ -8,7 +8,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serviceTargetOptions } from '../../cli/commands/harness.ts';
-import { executeHarness, qemuDut } from '../../harness/index.ts';
+import { executeHarness } from '../../harness/index.ts';
+import { qemuDut } from '../../cli/dut/qemu.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { buildImage, captureOutput } from './qemu-helpers.ts';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IOTCLOUD_BIN } from '../../cli/up-process.ts';
+import { IOTCLOUD_BIN } from '../../testkit/up-process.ts';
 import { conformanceSuite, type RunReport } from '../../harness/index.ts';
 import { buildImage, run } from './qemu-helpers.ts';
 

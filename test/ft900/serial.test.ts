@@ -10,9 +10,10 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IOTCLOUD_BIN } from '../../cli/up-process.ts';
-import { conformanceSuite, executeHarness, serialDut, type RunReport } from '../../harness/index.ts';
-import { PtyPair } from '../bridge/line.ts';
+import { IOTCLOUD_BIN } from '../../testkit/up-process.ts';
+import { conformanceSuite, executeHarness, type RunReport } from '../../harness/index.ts';
+import { serialDut } from '../../cli/dut/serial.ts';
+import { PtyPair } from '../../testkit/serial-line.ts';
 import { captureOutput, firmwareDir, run } from './qemu-helpers.ts';
 
 let dir: string;

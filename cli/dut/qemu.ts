@@ -3,9 +3,9 @@
  * bridged to the broker like a real board's serial line. QEMU exiting is noticed at once; the
  * reports get the board's console (UART1), the bridge's view of the line, and QEMU's own output.
  */
-import { EmulatorError, startEmulator, type RunningEmulator } from '../ft900/emulator/index.ts';
-import { DutSetupError, failureLatch, type DeviceUnderTest } from './dut.ts';
-import { bridgeBoard, type BoardLink } from './dut-serial.ts';
+import { EmulatorError, startEmulator, type RunningEmulator } from '../../ft900/emulator/index.ts';
+import { DutSetupError, failureLatch, type DeviceUnderTest } from '../../harness/index.ts';
+import { bridgeBoard, type BoardLink } from './serial.ts';
 
 export interface QemuDutOptions extends Omit<BoardLink, 'port' | 'baudRate'> {
   image: string;

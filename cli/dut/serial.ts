@@ -1,14 +1,14 @@
 /**
  * A board on a serial line, put on the broker as its device by the serial bridge
  * (ft900/bridge): a real FT900 on a USB-serial cable (`--serial PORT`), or the emulated MCU
- * (dut-qemu.ts). An optional flash command runs first. The board's HELLO and LOG frames are its
+ * (qemu.ts). Here in cli/ because it wires the harness to the bridge. An optional flash command runs first. The board's HELLO and LOG frames are its
  * console in the reports.
  */
 import { spawn } from 'node:child_process';
 import pino from 'pino';
-import { startBridge, type Bridge } from '../ft900/bridge/index.ts';
-import type { Credentials } from '../simulators/index.ts';
-import { DutSetupError, failureLatch, type DeviceUnderTest } from './dut.ts';
+import { startBridge, type Bridge } from '../../ft900/bridge/index.ts';
+import type { Credentials } from '../../device-link/index.ts';
+import { DutSetupError, failureLatch, type DeviceUnderTest } from '../../harness/index.ts';
 
 export interface BoardLink {
   port: string;

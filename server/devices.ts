@@ -64,6 +64,11 @@ export class DeviceRegistry {
     await this.bus.disconnectDevice(deviceId); // its certificate is refused from now on
   }
 
+  /** When the device was last connected, read fresh (the cached record's copy goes stale). */
+  async lastSeenAt(deviceId: string): Promise<Date | null> {
+    return (await this.store.getDevice(deviceId))?.lastSeenAt ?? null;
+  }
+
   async list(ownerId: string): Promise<Device[]> {
     return this.store.listDevices(ownerId);
   }

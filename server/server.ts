@@ -61,8 +61,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     config.busEngine === 'rabbitmq'
       ? await startRabbitmqBus({
           url: config.rabbitmq!.url,
-          credentials: config.rabbitmq!.credentials,
-          ...(config.rabbitmq!.tls ? { tls: config.rabbitmq!.tls } : {}),
+          tls: config.rabbitmq!.tls,
           deviceUrl: config.rabbitmq!.deviceUrl,
           ...(dependencies.brokerControl ? { control: dependencies.brokerControl } : {}),
           logger: busLog,
@@ -88,7 +87,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     bus,
     rootCaPem: ca.rootCertPem,
     defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
-    ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.credentials.username } } : {}),
+    offlineGraceMs: config.offlineGraceMs,
+    ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.serviceUser, node: config.rabbitmq!.authNode } } : {}),
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const { port } = app.server.address() as { port: number };

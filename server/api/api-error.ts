@@ -11,7 +11,8 @@ export type ApiErrorName =
   | 'TOO_MANY_REQUESTS'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNAVAILABLE'
-  | 'DEVICE_ERROR';
+  | 'DEVICE_ERROR'
+  | 'DEVICE_OFFLINE';
 
 export interface ApiErrorBody {
   error: { name: string; message: string; code?: number; field?: string };

@@ -20,6 +20,7 @@ export interface AppOptions {
   bus: DeviceBus;
   rootCaPem: string;
   defaultCommandTimeoutMs: number;
+  offlineGraceMs: number;
   /** RabbitMQ engine: the endpoints rabbitmq_auth_backend_http asks on every device connect. */
   brokerAuth?: Omit<BrokerAuthOptions, 'logger'>;
   loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number };
@@ -38,11 +39,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }) as unknown as FastifyInstance;
 
-  // Query strings are text: coerce only there (timeoutMs=500).
+  // Query strings are text: coerce only there (timeoutMs=500, wait=true).
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined || request.body === null) request.body = {}; // no body: no parameters
     const query = request.query as Record<string, unknown>;
     if (typeof query.timeoutMs === 'string' && /^\d{1,6}$/.test(query.timeoutMs)) query.timeoutMs = Number(query.timeoutMs);
+    if (query.wait === 'true' || query.wait === 'false') query.wait = query.wait === 'true';
   });
 
   // An empty body with or without a JSON content type means "no parameters".

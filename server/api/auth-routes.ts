@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Accounts } from '../accounts.ts';
 import { ApiError, unauthorized } from './api-error.ts';
 import type { LoginLimiter } from './login-limiter.ts';
-import { Credentials, ErrorAnswer, LoginAnswer } from './schemas.ts';
+import { Credentials, ErrorAnswer, LoginAnswer, LoginCredentials } from './schemas.ts';
 
 type CredentialsBody = { username: string; password: string };
 
@@ -18,7 +18,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, lim
 
   app.post<{ Body: CredentialsBody }>(
     '/api/v1/auth/login',
-    { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: Credentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer } } },
+    { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: LoginCredentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer } } },
     async (request) => {
       const { username, password } = request.body;
       const waitMs = limiter.retryAfterMs(request.ip, username);

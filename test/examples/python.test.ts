@@ -26,7 +26,7 @@ import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBrokerNode, stopBrokerNode, serviceUsername, type BrokerNode } from '../../broker/node.ts';
+import { brokerAuthNodeUser, prepareServiceCredentials, startBrokerNode, stopBrokerNode, serviceUsername, type BrokerNode } from '../../broker/node.ts';
 import { rabbitmqBin } from '../../broker/layout.ts';
 import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
 import { commandNames, limits } from '../../firmware-protocol/index.ts';
@@ -646,14 +646,14 @@ describe('amqp_device.py on a project-owned RabbitMQ node (AMQPS, SASL EXTERNAL 
     ownerId = (await store.createUser(`owner${process.pid}`, 'not-a-real-hash')).id;
     const logger = pino({ level: process.env.IOTCLOUD_TEST_LOG ?? 'silent' });
     authApp = Fastify({ https: { cert: serverTls.certPem, key: serverTls.keyPem }, loggerInstance: logger }) as unknown as FastifyInstance;
-    registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, logger });
+    const { authSecret } = await prepareServiceCredentials(stateDir);
+    registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, node: { user: brokerAuthNodeUser, secret: authSecret }, logger });
     await authApp.listen({ host: '127.0.0.1', port: 0 });
     const authPort = (authApp.server.address() as { port: number }).port;
-    const [amqpPort, amqpsPort, mqttsPort, distPort, plainMqttPort] = await freePorts(5);
+    const [amqpsPort, mqttsPort, distPort, plainMqttPort] = await freePorts(4);
     mqttPort = plainMqttPort!;
     node = await startBrokerNode({
       stateDir,
-      amqpPort,
       amqpsPort,
       mqttsPort,
       mqttPort,

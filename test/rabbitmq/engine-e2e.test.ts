@@ -54,9 +54,9 @@ describe('RabbitMQ + PostgreSQL engine, end to end through the CLI', () => {
     await admin.end();
     databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${database}`);
 
-    const [apiPort, apiPort2, amqpPort, mqttsPort, distPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [apiPort, apiPort2, mqttsPort, distPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     amqpsPort = await freePort();
-    await iotcloud('broker', 'start', '--state-dir', 'rmq', '--data-dir', 'server', '--amqp-port', String(amqpPort), '--amqps-port', String(amqpsPort), '--mqtts-port', String(mqttsPort), '--dist-port', String(distPort), '--auth-url', `https://127.0.0.1:${apiPort}/api/v1/broker-auth`);
+    await iotcloud('broker', 'start', '--state-dir', 'rmq', '--data-dir', 'server', '--amqps-port', String(amqpsPort), '--mqtts-port', String(mqttsPort), '--dist-port', String(distPort), '--auth-url', `https://127.0.0.1:${apiPort}/api/v1/broker-auth`);
     const common = ['--engine', 'rabbitmq', '--broker-state-dir', join(dir, 'rmq'), '--database-url', databaseUrl, '--mqtt-port', '0'];
     ups.push(await spawnUp([...common, '--data-dir', join(dir, 'server'), '--api-port', String(apiPort)]));
     ups.push(await spawnUp([...common, '--data-dir', join(dir, 'server'), '--api-port', String(apiPort2)]));

@@ -96,9 +96,9 @@ describe('iotcloud up, end to end', () => {
     expect((await client.command(id, 'get_gpio', { number: 5 })).result).toEqual({ number: 5, value: 0 });
   });
 
-  it('answers 504 with a hint when the device is silent', async () => {
+  it('answers 504 with a hint when a device asked to be waited for stays silent', async () => {
     const silent = await client.registerDevice('never connected');
-    const answer = await client.send('POST', `/api/v1/devices/${silent.deviceId}/commands/get_status?timeoutMs=150`, {});
+    const answer = await client.send('POST', `/api/v1/devices/${silent.deviceId}/commands/get_status?timeoutMs=150&wait=true`, {});
     expect(answer.status).toBe(504);
   });
 

@@ -47,6 +47,8 @@ export interface ServerConfig {
    */
   offlineGraceMs: number;
   logLevel: string;
+  /** The original libpyiotcloud REST API at the root path (/signup, /login, /register_device, /get_gpio, ...). */
+  legacyApi: boolean;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -62,6 +64,7 @@ export const defaultConfig: ServerConfig = {
   defaultCommandTimeoutMs: 5000,
   offlineGraceMs: 10_000,
   logLevel: 'info',
+  legacyApi: true,
 };
 
 export function isLoopback(host: string): boolean {

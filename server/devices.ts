@@ -34,7 +34,7 @@ export class DeviceRegistry {
     }
     const issued = await this.ca.issueDeviceCertificate(deviceId, input.keyAlgorithm ? { algorithm: input.keyAlgorithm } : {});
     try {
-      const device = await this.store.createDevice({ id: deviceId, ownerId, name: input.name, certFingerprint: issued.fingerprint });
+      const device = await this.store.createDevice({ id: deviceId, ownerId, name: input.name, certFingerprint: issued.fingerprint, certPem: issued.certPem });
       return { device, certificatePem: issued.certPem, privateKeyPem: issued.keyPem };
     } catch (error) {
       if (error instanceof RegistryConflictError) {
@@ -54,6 +54,13 @@ export class DeviceRegistry {
     }
     if (!device || device.revoked) throw notFound(`no device ${JSON.stringify(deviceId)}; list yours with GET /api/v1/devices`);
     if (device.ownerId !== ownerId) throw forbidden(`device ${JSON.stringify(deviceId)} belongs to another user`);
+    return device;
+  }
+
+  /** The caller's unrevoked device with this name (names are unique per user), or 404. */
+  async requireNamed(ownerId: string, name: string): Promise<Device> {
+    const device = await this.store.findDeviceByName(ownerId, name);
+    if (!device) throw notFound(`you have no device named ${JSON.stringify(name)}`);
     return device;
   }
 

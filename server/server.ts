@@ -87,6 +87,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     bus,
     rootCaPem: ca.rootCertPem,
     defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
+    legacyApi: config.legacyApi,
     offlineGraceMs: config.offlineGraceMs,
     ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.serviceUser, node: config.rabbitmq!.authNode } } : {}),
   });

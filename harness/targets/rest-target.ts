@@ -99,6 +99,11 @@ function mapAnswer(answer: HttpAnswer, base: { deviceId: string; command: string
     case 200:
       return { status: 'ok', ...base, result: (body.result ?? {}) as Record<string, unknown>, elapsedMs, httpStatus };
     case 502:
+      if (error.name === 'INVALID_ANSWER') {
+        // The device answered, but not validly: counted as an invalid answer, never as a timeout.
+        const raw = (body.error as { answer?: unknown }).answer;
+        return { status: 'invalid-answer', ...base, elapsedMs, problem: error.message.replace(/^.*?, which is not a valid answer: /s, ''), answer: { topic: `server/${base.deviceId}/${base.command}`, payload: typeof raw === 'string' ? raw : '' }, source: 'device', httpStatus };
+      }
       return { status: 'device-error', ...base, error, elapsedMs, source: 'device', httpStatus };
     case 400:
       return { status: 'device-error', ...base, error, elapsedMs, source: body.source === 'device' ? 'device' : 'server', httpStatus };

@@ -11,6 +11,7 @@ import { registerCommandRoutes } from './command-routes.ts';
 import { registerDeviceRoutes } from './device-routes.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { registerBrokerAuthRoutes, type BrokerAuthOptions } from './broker-auth-routes.ts';
+import { legacyApi } from '../legacy-api/index.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -24,6 +25,8 @@ export interface AppOptions {
   /** RabbitMQ engine: the endpoints rabbitmq_auth_backend_http asks on every device connect. */
   brokerAuth?: Omit<BrokerAuthOptions, 'logger'>;
   loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number };
+  /** The original libpyiotcloud routes at the root path, over the same accounts, registry and bus. */
+  legacyApi?: boolean;
 }
 
 export const API_VERSION = '0.1.0';
@@ -38,6 +41,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Strict validation: no silent type coercion, no silent dropping of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }) as unknown as FastifyInstance;
+
+  // The original libpyiotcloud client sends its JSON parameters in GET bodies (http.client allows
+  // it): read a GET body like any other. A GET without a body is unchanged.
+  app.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
 
   // Query strings are text: coerce only there (timeoutMs=500, wait=true).
   app.addHook('preValidation', async (request) => {
@@ -93,9 +100,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const limits = options.loginLimits ?? { maxFailuresPerUser: 5, maxFailuresPerAddress: 50, windowMs: 60_000 };
-  registerAuthRoutes(app, options.accounts, new LoginLimiter(limits));
+  const limiter = new LoginLimiter(limits); // one limiter for both APIs: a guesser gains nothing by switching
+  registerAuthRoutes(app, options.accounts, limiter);
   registerDeviceRoutes(app, options);
   registerCommandRoutes(app, { ...options, defaultTimeoutMs: options.defaultCommandTimeoutMs });
+
+  if (options.legacyApi) {
+    await app.register(legacyApi, {
+      accounts: options.accounts,
+      devices: options.devices,
+      bus: options.bus,
+      rootCaPem: options.rootCaPem,
+      limiter,
+      defaultTimeoutMs: options.defaultCommandTimeoutMs,
+    });
+  }
 
   if (options.brokerAuth) registerBrokerAuthRoutes(app, { ...options.brokerAuth, logger: options.logger.child({ component: 'broker-auth' }) });
 

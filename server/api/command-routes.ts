@@ -87,6 +87,12 @@ function sendOutcome(reply: { code(status: number): { send(body: unknown): unkno
       throw new ApiError(504, 'TIMEOUT', `device ${outcome.deviceId} did not answer ${outcome.command} within ${outcome.timeoutMs} ms; is it connected? (GET /api/v1/devices/${outcome.deviceId} shows "online")`);
     case 'unavailable':
       throw new ApiError(503, 'UNAVAILABLE', `device bus unavailable: ${outcome.message}; retry shortly`);
+    case 'invalid-answer':
+      // The device did answer, wrongly: say so now, with what it sent (bounded), not a 504 at the deadline.
+      return reply.code(502).send({
+        error: { name: 'INVALID_ANSWER', message: `device ${outcome.deviceId} answered ${outcome.command} with ${outcome.answer.payload}, which is not a valid answer: ${outcome.problem}`, answer: outcome.answer.payload },
+        source: 'device',
+      });
   }
 }
 

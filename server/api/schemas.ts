@@ -60,6 +60,7 @@ export const ErrorAnswer = Type.Object({
     message: Type.String(),
     code: Type.Optional(Type.Integer()),
     field: Type.Optional(Type.String()),
+    answer: Type.Optional(Type.String({ description: 'INVALID_ANSWER: what the device sent (cut to 512 characters)' })),
   }),
   source: Type.Union([Type.Literal('server'), Type.Literal('device')]),
 });

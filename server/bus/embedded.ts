@@ -122,6 +122,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
     if (!decoded.ok) {
       counters.answersInvalid++;
       logger.warn({ topic: packet.topic, error: decoded.error.message }, 'invalid device answer');
+      pending.settleInvalid(decoded.error, packet.topic, packet.payload);
     } else if (pending.settle(decoded.value)) {
       counters.answersMatched++;
     }

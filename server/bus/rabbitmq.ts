@@ -237,6 +237,7 @@ class RabbitmqBus implements DeviceBus {
     if (!decoded.ok) {
       this.stats.answersInvalid++;
       this.log.warn({ routingKey: message.fields.routingKey, error: decoded.error.message }, 'invalid device answer');
+      this.pending.settleInvalid(decoded.error, message.fields.routingKey, message.content);
     } else if (this.pending.settle(decoded.value)) {
       this.stats.answersMatched++;
     }

@@ -32,7 +32,7 @@ describe('iotcloud harness --embedded --qemu', () => {
     const notes = report.notes.join('\n');
     // SYSRESETREQ rebooted the core: QEMU saw a guest reset, the board booted a second time and
     // said HELLO again on the line.
-    expect(notes).toContain('guest resets: 1');
+    expect(notes).toMatch(/guest resets: [1-9]/);
     expect(notes).toMatch(/device \S+ boot 0/);
     expect(notes).toMatch(/device \S+ boot 1/);
     expect(notes).toMatch(/HELLO \S+/);

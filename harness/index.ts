@@ -12,3 +12,4 @@ export { renderHtml } from './reports/html.ts';
 export { renderJunit } from './reports/junit.ts';
 export { reportFileNames, reportFormats, writeReports, type ReportFormat } from './reports/write.ts';
 export { spawnDevice, type SpawnedDevice, type SpawnOptions } from './spawn.ts';
+export { DutSetupError, failureLatch, spawnedDut, type DeviceUnderTest } from './dut.ts';

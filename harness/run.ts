@@ -18,7 +18,8 @@ import { ConsoleView } from './reports/console.ts';
 import { exitCodes, type ExitCode, type LoadThresholds, type RunReport } from './reports/model.ts';
 import { makeReport } from './verdict.ts';
 import { reportFormats, writeReports, type ReportFormat } from './reports/write.ts';
-import { spawnDevice, type SpawnedDevice, type SpawnOptions } from './spawn.ts';
+import { DutSetupError, spawnedDut, type DeviceUnderTest } from './dut.ts';
+import type { SpawnOptions } from './spawn.ts';
 import { openMqttTargets, openRestTarget, openTarget, TargetSetupError, type DeviceTarget, type HarnessOutcome, type TargetSpec } from './targets/index.ts';
 
 export interface HarnessLoadOptions extends Omit<LoadOptions, 'onSecond'> {
@@ -46,7 +47,10 @@ export interface HarnessOptions extends CaseFilter {
   formats?: ReportFormat[];
   /** Start the device under test first (a shell command), stop it afterwards. */
   spawn?: string | SpawnOptions;
-  /** With spawn: how long the device may take to answer its first get_status (default 15000 ms). */
+  /** Start the device under test first (harness/dut.ts: a board on a serial line, the emulated
+   * MCU, ...), stop it afterwards. Takes the place of `spawn`. */
+  dut?: () => Promise<DeviceUnderTest>;
+  /** With spawn or dut: how long the device may take to answer its first get_status (default 15000 ms). */
   startupTimeoutMs?: number;
   /** Console output (default process.stdout) and its mode. */
   output?: NodeJS.WritableStream & { isTTY?: boolean };
@@ -84,19 +88,26 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
   const runStart = performance.now();
   const notes: string[] = [];
   const opened: DeviceTarget[] = [];
-  let spawned: SpawnedDevice | undefined;
+  let dut: DeviceUnderTest | undefined;
   try {
-    if (options.spawn) {
-      spawned = spawnDevice(spawnOptionsFor(options.spawn, options.target));
-      view.line(`started the device under test: ${spawned.command} (pid ${spawned.pid})`);
+    try {
+      dut = options.dut ? await options.dut() : options.spawn ? spawnedDut(spawnOptionsFor(options.spawn, options.target)) : undefined;
+    } catch (error) {
+      if (error instanceof DutSetupError) return setupError(error.message);
+      throw error;
+    }
+    if (dut) {
+      view.line(dut.description);
+      // Said the moment it happens: whatever fails after it is a consequence.
+      void dut.failed.then((cause) => view.line(`harness: the device under test failed: ${cause}`));
     }
     const target = await openTarget(options.target);
     opened.push(target);
 
-    if (spawned || target.kind === 'rest') {
-      const ready = await waitForDevice(target, deadlineMs, spawned ? (options.startupTimeoutMs ?? 15_000) : deadlineMs, spawned);
+    if (dut || target.kind === 'rest') {
+      const ready = await waitForDevice(target, deadlineMs, dut ? (options.startupTimeoutMs ?? 15_000) : deadlineMs, dut);
       if (ready.setupError) return setupError(ready.setupError);
-      if (!ready.answered) notes.push(spawned ? `the spawned device did not answer get_status within ${options.startupTimeoutMs ?? 15_000} ms of starting` : 'the device did not answer the first get_status');
+      if (!ready.answered && !dut?.failure()) notes.push(dut ? `the device under test did not answer get_status within ${options.startupTimeoutMs ?? 15_000} ms of starting` : 'the device did not answer the first get_status');
     }
 
     let conformance: SuiteResult | undefined;
@@ -107,6 +118,7 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
         deadlineMs,
         resetDeadlineMs,
         ...(options.quietMs === undefined ? {} : { quietMs: options.quietMs }),
+        ...(dut ? { abortOn: dut } : {}),
         onCaseStart: (index, total, entry) => view.caseStart(index, total, entry),
         onCaseDone: (index, total, result) => view.caseDone(index, total, result),
       });
@@ -121,11 +133,10 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
       notes.push('load run skipped: the device never answered during conformance');
     }
 
-    if (spawned?.hasExited()) notes.push(`the spawned device exited during the run`);
-    if (spawned) {
-      const tail = spawned.outputTail();
-      if (tail) notes.push(`last output of the device under test (${spawned.command}):\n${tail}`);
-    }
+    const failure = dut?.failure();
+    if (failure) notes.push(`the device under test failed: ${failure}`);
+    const output = await dut?.output();
+    if (output) notes.push(`console output of the device under test:\n${output}`);
     const report = makeReport({
       target,
       startedAt,
@@ -140,7 +151,7 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
     const { exitCode } = report;
     const formats = options.formats ?? [];
     const files = await writeReports(report, options.reportDir ?? 'reports/harness', formats);
-    if (exitCode === exitCodes.neverAnswered && spawned) view.line(notes.at(-1) ?? '');
+    if (exitCode === exitCodes.neverAnswered && output) view.line(notes.at(-1) ?? '');
     view.summary(report, files);
     return { exitCode, report, files };
   } catch (error) {
@@ -148,7 +159,7 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
     return setupError(`unexpected error: ${(error as Error).stack ?? String(error)}`);
   } finally {
     for (const target of opened.reverse()) await target.close().catch(() => undefined);
-    await spawned?.stop();
+    await dut?.stop();
   }
 }
 
@@ -188,7 +199,7 @@ async function waitForDevice(
   target: DeviceTarget,
   deadlineMs: number,
   waitMs: number,
-  spawned: SpawnedDevice | undefined,
+  dut: DeviceUnderTest | undefined,
 ): Promise<{ answered: boolean; setupError?: string }> {
   let refused: HarnessOutcome | undefined;
   const result = await probeUntil(
@@ -197,7 +208,7 @@ async function waitForDevice(
       if (isRefusal(outcome)) refused = outcome;
       return refused !== undefined || outcome.status === 'ok' || outcome.status === 'invalid-answer' || (outcome.status === 'device-error' && outcome.source !== 'server');
     },
-    { endAt: performance.now() + waitMs, everyMs: Math.min(250, deadlineMs), timeoutMs: Math.min(deadlineMs, 1000), abandon: () => spawned?.hasExited() ?? false },
+    { endAt: performance.now() + waitMs, everyMs: Math.min(250, deadlineMs), timeoutMs: Math.min(deadlineMs, 1000), abandon: () => dut?.failure() !== undefined },
   );
   if (refused && refused.status === 'unavailable') return { answered: false, setupError: `get_status could not be sent: ${refused.message}` };
   return { answered: result.ok };

@@ -13,6 +13,9 @@ command -v chromium >/dev/null || need+=(chromium)  # headless, driven by playwr
 dpkg -s python3-paho-mqtt >/dev/null 2>&1 || need+=(python3-paho-mqtt)  # examples/python/mqtt_device.py
 dpkg -s python3-pika >/dev/null 2>&1 || need+=(python3-pika)  # examples/python/amqp_device.py
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)  # plain MQTT broker for the Python example test
+command -v arm-none-eabi-gcc >/dev/null || need+=(gcc-arm-none-eabi)  # make -C ft900/firmware qemu: the firmware for an MCU
+[ -f /usr/lib/picolibc/arm-none-eabi/picolibc.specs ] || need+=(picolibc-arm-none-eabi)  # its C library (string.h only)
+command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)  # iotcloud harness --qemu: the emulated lm3s6965evb
 dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)  # iotcloud up and iotcloud fleet run under jemalloc (cli/process/runtime.ts)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then

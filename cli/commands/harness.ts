@@ -2,7 +2,8 @@
  * `iotcloud harness`: the conformance suite and latency runner against any device, for people and
  * for CI. Targets: a device behind a running server (REST), a device straight on a broker (MQTT),
  * or `--embedded`: a private server for this run, with the device under test spawned by
- * `--spawn "<command>"` or, without it, a simulated device.
+ * `--spawn "<command>"`, a board on a serial line (`--serial PORT`, bridged), the firmware image
+ * on an emulated MCU (`--qemu IMAGE`, bridged) or, without any of them, a simulated device.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,12 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { CommandModule } from 'yargs';
-import { executeHarness, exitCodes, type HarnessOptions, type TargetSpec } from '../../harness/index.ts';
+import { executeHarness, exitCodes, type DeviceUnderTest, type HarnessOptions, type TargetSpec } from '../../harness/index.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { parseProfile, startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 import { RestClient } from '../../rest-client/index.ts';
 import { resolveAccess } from '../rest-access.ts';
+import { qemuDut } from '../dut/qemu.ts';
+import { serialDut } from '../dut/serial.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface HarnessArgs {
@@ -24,6 +27,10 @@ interface HarnessArgs {
   mqtt?: string;
   embedded: boolean;
   spawn?: string;
+  serial?: string;
+  baud?: number;
+  flash?: string;
+  qemu?: string;
   profile?: string;
   ca?: string;
   cert?: string;
@@ -60,6 +67,10 @@ export const harnessCommand: CommandModule<object, HarnessArgs> = {
         mqtt: { type: 'string', describe: 'broker URL: talk to the device directly, acting as the server (mqtt:// or mqtts://)' },
         embedded: { type: 'boolean', default: false, describe: 'start a private server for this run' },
         spawn: { type: 'string', describe: 'with --embedded: command that starts the device under test; it gets IOTCLOUD_DEVICE_ID, IOTCLOUD_MQTT_URL, IOTCLOUD_CA, IOTCLOUD_CERT, IOTCLOUD_KEY' },
+        serial: { type: 'string', describe: 'with --embedded: the board under test is on this serial port (e.g. /dev/ttyUSB0); the harness bridges it. Needs --device (the id the board was built with)' },
+        baud: { type: 'number', describe: 'with --serial: baud rate of the board\'s UART (default 115200)' },
+        flash: { type: 'string', describe: 'with --serial: command run before the suite, e.g. a flashing tool; gets IOTCLOUD_DEVICE_ID and IOTCLOUD_SERIAL_PORT' },
+        qemu: { type: 'string', describe: 'with --embedded: boot this firmware image (make -C ft900/firmware qemu: build/lm3s6965/firmware.elf) on qemu-system-arm lm3s6965evb and bridge its UART' },
         profile: { type: 'string', describe: 'with --embedded and no --spawn: misbehaviour of the simulated device, e.g. "legacy"' },
         ca: { type: 'string', describe: 'CA file for https:// or mqtts://' },
         cert: { type: 'string', describe: 'client certificate for mqtts://' },
@@ -90,6 +101,11 @@ export const harnessCommand: CommandModule<object, HarnessArgs> = {
         if (!args.embedded && !args.device) throw new UsageError('--device is required with --server or --mqtt');
         if (args.device !== undefined && !isValidDeviceId(args.device)) throw new UsageError(`--device ${JSON.stringify(args.device)} is not a device id`);
         if (args.spawn && !args.embedded && !args.server && !args.mqtt) throw new UsageError('--spawn needs a target');
+        const devices = [args.spawn && '--spawn', args.serial && '--serial', args.qemu && '--qemu', args.profile && '--profile'].filter(Boolean);
+        if (devices.length > 1) throw new UsageError(`choose one device under test: ${devices.join(' or ')}`);
+        if ((args.serial || args.qemu) && !args.embedded) throw new UsageError(`${args.serial ? '--serial' : '--qemu'} goes with --embedded (the harness registers the device and bridges the board); for a running server run \`iotcloud bridge\` yourself and use --server`);
+        if (args.serial && !args.device) throw new UsageError('--serial needs --device: the device id the board was built or provisioned with');
+        if ((args.baud !== undefined || args.flash) && !args.serial) throw new UsageError(`${args.flash ? '--flash' : '--baud'} goes with --serial`);
         if (args.profile) parseProfileOrUsage(args.profile);
         if (!(args.deadline > 0)) throw new UsageError('--deadline must be a positive number of ms');
         for (const flag of ['max-p99', 'max-error-rate', 'min-throughput'] as const) {
@@ -139,7 +155,7 @@ async function targetFrom(args: HarnessArgs): Promise<TargetSpec> {
   return { kind: 'rest', baseUrl: access.server, token: access.token, deviceId: args.device!, ...(access.ca ? { ca: access.ca.pem } : {}) };
 }
 
-function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<string, string>): Promise<number> {
+function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<string, string>, dut?: () => Promise<DeviceUnderTest>): Promise<number> {
   const options: HarnessOptions = {
     target,
     deadlineMs: args.deadline,
@@ -150,6 +166,7 @@ function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<str
     ...(args.only ? { only: args.only } : {}),
     ...(args.skip ? { skip: args.skip } : {}),
     ...(args.spawn ? { spawn: { command: args.spawn, ...(spawnEnv ? { env: spawnEnv } : {}) } } : {}),
+    ...(dut ? { dut } : {}),
     ...(args.firmware ? { firmware: args.firmware } : {}),
   };
   if (args.load || !args.conformance) {
@@ -185,7 +202,14 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
     await writeFile(files.IOTCLOUD_CERT, registration.certificate);
     await writeFile(files.IOTCLOUD_KEY, registration.privateKey, { mode: 0o600 });
     console.log(`embedded server ${server.apiUrl}, device ${registration.deviceId} on ${server.mqttUrl}`);
-    if (!args.spawn) {
+    const credentials = { caPem: registration.rootCa, certPem: registration.certificate, keyPem: registration.privateKey };
+    const board = { deviceId: registration.deviceId, mqttUrl: server.mqttUrl, credentials };
+    const dut = args.qemu
+      ? () => qemuDut({ ...board, image: args.qemu! })
+      : args.serial
+        ? () => serialDut({ ...board, port: args.serial!, ...(args.baud ? { baudRate: args.baud } : {}), ...(args.flash ? { flash: args.flash } : {}) })
+        : undefined;
+    if (!args.spawn && !dut) {
       simulated = await startDevice({
         transport: 'mqtt',
         url: server.mqttUrl,
@@ -196,7 +220,7 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
     }
     // Straight on the broker as the server, so the raw-payload and topic cases run too.
     const target: TargetSpec = { kind: 'mqtt', url: server.service!.url, deviceId: registration.deviceId, ...serviceTargetOptions(server.service!) };
-    const code = await runAgainst(target, args, { ...files, IOTCLOUD_MQTT_URL: server.mqttUrl });
+    const code = await runAgainst(target, args, { ...files, IOTCLOUD_MQTT_URL: server.mqttUrl }, dut);
     client.close();
     return code;
   } catch (error) {

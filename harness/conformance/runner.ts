@@ -52,6 +52,9 @@ export interface RunSuiteOptions {
   silentCasesBeforeGivingUp?: number;
   /** After the device has answered, give up when it then stays silent for this many cases in a row. Default 6. */
   silentCasesAfterAnswers?: number;
+  /** The device under test's failure (harness/dut.ts): once it has one, the case in flight and
+   * every later case fail at once with that cause instead of running into their deadlines. */
+  abortOn?: { failure(): string | undefined; failed: Promise<string> };
   onCaseStart?(index: number, total: number, entry: ConformanceCase): void;
   onCaseDone?(index: number, total: number, result: CaseResult): void;
 }
@@ -73,13 +76,15 @@ export async function runSuite(target: DeviceTarget, cases: ConformanceCase[], o
   for (const [index, entry] of cases.entries()) {
     options.onCaseStart?.(index, cases.length, entry);
     let result: CaseResult;
+    const failure = options.abortOn?.failure();
+    if (failure && !giveUpReason?.startsWith('the device under test failed')) giveUpReason = `the device under test failed: ${failure}`;
     if (giveUpReason) {
       result = { ...identity(entry), status: 'fail', message: `not run: ${giveUpReason}`, durationMs: 0, requests: 0, answers: 0 };
     } else {
       const counter = { requests: 0, answers: 0, silences: 0 };
       const context = caseContext(target, counter, latency, { deadlineMs: options.deadlineMs, quietMs, resetDeadlineMs });
       const caseStart = performance.now();
-      const verdict = await guarded(entry, context, caseGuardMs(options.deadlineMs, resetDeadlineMs));
+      const verdict = await guarded(entry, context, caseGuardMs(options.deadlineMs, resetDeadlineMs), options.abortOn?.failed);
       result = { ...identity(entry), ...verdict, durationMs: round1(performance.now() - caseStart), requests: counter.requests, answers: counter.answers };
       requests += counter.requests;
       answers += counter.answers;
@@ -168,13 +173,14 @@ function caseGuardMs(deadlineMs: number, resetDeadlineMs: number): number {
   return 25 * deadlineMs + resetDeadlineMs + 5000;
 }
 
-async function guarded(entry: ConformanceCase, context: CaseContext, guardMs: number): Promise<{ status: CaseStatus; message: string }> {
+async function guarded(entry: ConformanceCase, context: CaseContext, guardMs: number, died?: Promise<string>): Promise<{ status: CaseStatus; message: string }> {
   let timer: NodeJS.Timeout | undefined;
   const guard = new Promise<{ status: CaseStatus; message: string }>((resolve) => {
     timer = setTimeout(() => resolve({ status: 'fail', message: `the case did not finish within ${guardMs} ms` }), guardMs);
   });
+  const death = died?.then((cause) => ({ status: 'fail' as const, message: `the device under test failed during this case: ${cause}` }));
   try {
-    return await Promise.race([entry.run(context), guard]);
+    return await Promise.race([entry.run(context), guard, ...(death ? [death] : [])]);
   } catch (error) {
     return { status: 'fail', message: `harness error in this case: ${(error as Error).stack ?? String(error)}` };
   } finally {

@@ -90,7 +90,7 @@ function suite(
     `  <testsuite ${attributes}>`,
     `    <properties>\n${properties}\n    </properties>`,
     ...testcases,
-    `    <system-out>${escapeText(report.verdict)}</system-out>`,
+    `    <system-out>${escapeText([report.verdict, ...report.notes].join('\n\n'))}</system-out>`,
     '  </testsuite>',
   ].join('\n');
 }

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "board.h"
-#include "frame.h"
+#include "link.h"
 #ifdef IOT_HOST_MQTT
 #include "mqtt.h"
 #endif
@@ -62,31 +62,14 @@ static int write_all(int fd, const uint8_t *data, size_t len) {
 
 static int fd_sink(void *ctx, const uint8_t *data, size_t len) { return write_all(*(int *)ctx, data, len); }
 
-/* One frame whose payload is a + b (b may be empty), e.g. topic + "\n" + JSON. */
-static int send_frame(int fd, uint8_t type, const char *a, size_t a_len, const char *sep, const char *b, size_t b_len) {
-  iot_frame_writer_t w;
-  size_t sep_len = sep ? strlen(sep) : 0;
-  if (iot_frame_begin(&w, fd_sink, &fd, type, a_len + sep_len + b_len) != 0) return -1;
-  if (iot_frame_put(&w, a, a_len) != 0 || iot_frame_put(&w, sep, sep_len) != 0 || iot_frame_put(&w, b, b_len) != 0)
-    return -1;
-  return iot_frame_end(&w);
-}
-
-static int send_hello(int fd, const board_t *b) {
-  if (host_verbose) host_log("HELLO %s", b->sim.device_id);
-  return send_frame(fd, IOT_FRAME_HELLO, b->sim.device_id, strlen(b->sim.device_id), NULL, NULL, 0);
-}
-
-/* A LOG frame for the bridge's log; hostile text is cut and made printable. */
-static int send_log(int fd, const char *what, const uint8_t *detail, size_t detail_len) {
-  char text[160];
-  size_t n = strlen(what), i;
-  if (n > sizeof text - 1) n = sizeof text - 1;
-  memcpy(text, what, n);
-  for (i = 0; i < detail_len && n < sizeof text - 1; i++)
-    text[n++] = (detail[i] >= 0x20 && detail[i] < 0x7F) ? (char)detail[i] : '?';
-  if (host_verbose) host_log("LOG %.*s", (int)n, text);
-  return send_frame(fd, IOT_FRAME_LOG, text, n, NULL, NULL, 0);
+/* --verbose: what the link does, in the log. */
+static void trace_link(void *ctx, const char *kind, const char *a, size_t a_len, const char *b, size_t b_len) {
+  (void)ctx;
+  if (!host_verbose) return;
+  if (strcmp(kind, "PING") == 0) host_log("PING (%lu bytes)", (unsigned long)a_len);
+  else if (strcmp(kind, "REQUEST") == 0)
+    host_log("REQUEST %.*s %.*s%s", (int)a_len, a, (int)(b_len > 200 ? 200 : b_len), b, b_len > 200 ? "..." : "");
+  else host_log("%s %.*s%s%.*s", kind, (int)a_len, a ? a : "", b_len ? " " : "", (int)b_len, b ? b : "");
 }
 
 static int open_serial(const char *path, struct termios *saved) {
@@ -121,52 +104,8 @@ static int open_serial(const char *path, struct termios *saved) {
   return fd;
 }
 
-/* Handle one complete frame. Returns 0, or -1 when the line failed. */
-static int on_frame(int fd, board_t *b, iot_frame_decoder_t *dec) {
-  /* The payload stays valid until the decoder is fed again; copy what outlives that. */
-  static char topic[IOT_FRAME_MAX_PAYLOAD + 1];
-  const uint8_t *p = dec->payload;
-  size_t n = dec->payload_len;
-  const uint8_t *nl;
-
-  switch (dec->type) {
-  case IOT_FRAME_PING:
-    if (host_verbose) host_log("PING (%lu bytes)", (unsigned long)n);
-    return send_frame(fd, IOT_FRAME_PONG, (const char *)p, n, NULL, NULL, 0);
-  case IOT_FRAME_REQUEST:
-    nl = n > 0 ? memchr(p, '\n', n) : NULL;
-    if (!nl) return send_log(fd, "REQUEST without a topic line", NULL, 0);
-    memcpy(topic, p, (size_t)(nl - p));
-    topic[nl - p] = '\0';
-    if (memchr(topic, '\0', (size_t)(nl - p))) return send_log(fd, "REQUEST topic contains NUL", NULL, 0);
-    if (host_verbose) {
-      size_t json_len = n - (size_t)(nl + 1 - p);
-      host_log("REQUEST %s %.*s%s", topic, (int)(json_len > 200 ? 200 : json_len), (const char *)(nl + 1),
-            json_len > 200 ? "..." : "");
-    }
-    if (!board_answer(b, topic, (const char *)(nl + 1), n - (size_t)(nl + 1 - p)))
-      return send_log(fd, "no answer to ", (const uint8_t *)topic, strlen(topic));
-    if (host_verbose) host_log("RESPONSE %s %s", b->answer_topic, b->answer_payload);
-    if (send_frame(fd, IOT_FRAME_RESPONSE, b->answer_topic, strlen(b->answer_topic), "\n", b->answer_payload,
-                   strlen(b->answer_payload)) != 0)
-      return -1;
-    if (b->sim.reset_requested) {
-      /* The answer is out: now restart, as the board would. Its receiver starts from scratch. */
-      if (tcdrain(fd) != 0 && errno != EINTR && host_verbose) host_log("tcdrain: %s", strerror(errno));
-      sim_board_reset(&b->sim);
-      iot_frame_decoder_init(dec);
-      if (host_verbose) host_log("reset #%u", b->sim.resets);
-      return send_hello(fd, b);
-    }
-    return 0;
-  default:
-    if (host_verbose) host_log("ignoring frame type 0x%02x (%lu bytes)", dec->type, (unsigned long)n);
-    return 0;
-  }
-}
-
 static int run_serial(const char *path, board_t *b) {
-  static iot_frame_decoder_t dec; /* 4 KB: static, as on the board */
+  static iot_link_t link; /* decoder and answer buffers: static, as on the board */
   struct termios saved;
   sigset_t block, orig;
   uint8_t buf[512];
@@ -182,9 +121,10 @@ static int run_serial(const char *path, board_t *b) {
   sigaddset(&block, SIGHUP);
   sigprocmask(SIG_BLOCK, &block, &orig);
 
-  iot_frame_decoder_init(&dec);
+  iot_link_init(&link, fd_sink, &fd, &b->hal, b->sim.device_id);
+  link.trace = trace_link;
   host_log("device %s on %s", b->sim.device_id, path);
-  if (send_hello(fd, b) != 0) {
+  if (iot_link_hello(&link) != 0) {
     host_log("cannot write to %s: %s", path, strerror(errno));
     status = 1;
   }
@@ -212,16 +152,17 @@ static int run_serial(const char *path, board_t *b) {
       break;
     }
     for (i = 0; i < n && status == 0; i++) {
-      iot_frame_event_t ev = iot_frame_feed(&dec, buf[i]);
-      if (ev == IOT_FRAME_OK) {
-        if (on_frame(fd, b, &dec) != 0) {
-          host_log("write: %s", strerror(errno));
-          status = 1;
-        }
-      } else if (ev != IOT_FRAME_NONE && host_verbose) {
-        host_log("%s (frames %lu, CRC errors %lu, overlong %lu, malformed %lu)", iot_frame_event_text(ev),
-              (unsigned long)dec.stats.frames, (unsigned long)dec.stats.crc_errors,
-              (unsigned long)dec.stats.overlong, (unsigned long)dec.stats.malformed);
+      iot_link_result_t r = iot_link_feed(&link, buf[i]);
+      if (r == IOT_LINK_FAILED) {
+        host_log("write: %s", strerror(errno));
+        status = 1;
+      } else if (r == IOT_LINK_ANSWERED && b->sim.reset_requested) {
+        /* The answer is out: now restart, as the board would. Its receiver starts from scratch. */
+        if (tcdrain(fd) != 0 && errno != EINTR && host_verbose) host_log("tcdrain: %s", strerror(errno));
+        sim_board_reset(&b->sim);
+        iot_link_restart(&link);
+        if (host_verbose) host_log("reset #%u", b->sim.resets);
+        if (iot_link_hello(&link) != 0) status = 1;
       }
     }
   }

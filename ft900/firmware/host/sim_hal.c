@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "identity.h"
+
 static time_t host_clock(void) { return time(NULL); }
 
 static uint32_t rtc_now(const sim_board_t *b) {
@@ -11,19 +13,9 @@ static uint32_t rtc_now(const sim_board_t *b) {
 }
 
 static void power_on_defaults(sim_board_t *b) {
-  /* FNV-1a of the device id: the same id always gets the same MAC. 0x02 = locally administered,
-   * unicast, so it cannot collide with a real vendor's address. */
-  uint32_t h = 2166136261u;
-  const unsigned char *p;
   memset(b->gpio_level, 0, sizeof b->gpio_level);
   memset(b->gpio_output, 0, sizeof b->gpio_output);
-  for (p = (const unsigned char *)b->device_id; *p; p++) h = (h ^ *p) * 16777619u;
-  b->mac[0] = 0x02;
-  b->mac[1] = 0x00;
-  b->mac[2] = (uint8_t)(h >> 24);
-  b->mac[3] = (uint8_t)(h >> 16);
-  b->mac[4] = (uint8_t)(h >> 8);
-  b->mac[5] = (uint8_t)h;
+  iot_mac_from_device_id(b->device_id, b->mac);
   memcpy(b->ip, "\xC0\xA8\x01\x14", 4);      /* 192.168.1.20 */
   memcpy(b->subnet, "\xFF\xFF\xFF\x00", 4);  /* 255.255.255.0 */
   memcpy(b->gateway, "\xC0\xA8\x01\x01", 4); /* 192.168.1.1 */

@@ -5,11 +5,14 @@ import { hashPassword, verifyPassword } from './registry/passwords.ts';
 import { hashToken, newToken } from './registry/tokens.ts';
 import { conflict } from './api/api-error.ts';
 import { TtlCache } from './ttl-cache.ts';
+import { CostlyWork } from './costly-work.ts';
 
 const SESSION_CACHE_MS = 5000;
 
 export interface AccountsOptions {
   tokenTtlMs: number;
+  /** Where password hashes run (bounded); shared with RSA key generation. */
+  costly?: CostlyWork;
   now?: () => Date;
 }
 
@@ -19,14 +22,16 @@ export class Accounts {
   private readonly dummyHash: Promise<string>;
   /** token hash -> user id and session expiry (never cached past the expiry). */
   private readonly sessions = new TtlCache<string, { userId: string; expiresAt: number }>(SESSION_CACHE_MS);
+  private readonly costly: CostlyWork;
 
   constructor(private readonly store: RegistryStore, private readonly options: AccountsOptions) {
     this.now = options.now ?? (() => new Date());
+    this.costly = options.costly ?? new CostlyWork();
     this.dummyHash = hashPassword('not-a-real-password');
   }
 
   async signup(username: string, password: string): Promise<{ id: string; username: string }> {
-    const hash = await hashPassword(password);
+    const hash = await this.costly.run(() => hashPassword(password));
     try {
       const user = await this.store.createUser(username, hash);
       return { id: user.id, username: user.username };
@@ -39,7 +44,8 @@ export class Accounts {
   /** A token and its expiry, or undefined when the username or password is wrong. */
   async login(username: string, password: string): Promise<{ token: string; expiresAt: Date } | undefined> {
     const user = await this.store.findUserByUsername(username);
-    const valid = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
+    const stored = user?.passwordHash ?? (await this.dummyHash);
+    const valid = await this.costly.run(() => verifyPassword(password, stored));
     if (!user || !valid) return undefined;
     const token = newToken();
     const expiresAt = new Date(this.now().getTime() + this.options.tokenTtlMs);

@@ -37,6 +37,8 @@ export interface ServerConfig {
    */
   servicePort?: number;
   tokenTtlMs: number;
+  /** Password-guessing budgets per window (server/api/login-limiter.ts); defaults in DEFAULT_LIMITS. */
+  loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number; overBudgetIntervalMs?: number };
   defaultCommandTimeoutMs: number;
   logLevel: string;
 }

@@ -6,6 +6,7 @@ import { RegistryConflictError } from './registry/index.ts';
 import type { DeviceBus } from './bus/device-bus.ts';
 import { conflict, forbidden, notFound } from './api/api-error.ts';
 import { TtlCache } from './ttl-cache.ts';
+import type { CostlyWork } from './costly-work.ts';
 
 export interface Registration {
   device: Device;
@@ -22,6 +23,8 @@ export class DeviceRegistry {
     private readonly store: RegistryStore,
     private readonly ca: CertificateAuthority,
     private readonly bus: DeviceBus,
+    /** RSA key generation shares the bound with password hashing. */
+    private readonly costly: CostlyWork,
   ) {}
 
   async register(ownerId: string, input: { name: string; deviceId?: string; keyAlgorithm?: KeyAlgorithm }): Promise<Registration> {
@@ -32,7 +35,8 @@ export class DeviceRegistry {
     if (input.deviceId !== undefined && (await this.store.getDevice(deviceId))) {
       throw conflict(`device id ${JSON.stringify(deviceId)} is taken; choose another or leave it out to get a generated one`, '/deviceId');
     }
-    const issued = await this.ca.issueDeviceCertificate(deviceId, input.keyAlgorithm ? { algorithm: input.keyAlgorithm } : {});
+    const issue = () => this.ca.issueDeviceCertificate(deviceId, input.keyAlgorithm ? { algorithm: input.keyAlgorithm } : {});
+    const issued = input.keyAlgorithm === 'rsa-2048' ? await this.costly.run(issue) : await issue();
     try {
       const device = await this.store.createDevice({ id: deviceId, ownerId, name: input.name, certFingerprint: issued.fingerprint });
       return { device, certificatePem: issued.certPem, privateKeyPem: issued.keyPem };

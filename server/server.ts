@@ -16,6 +16,7 @@ import { checkConfig, defaultConfig, type ServerConfig } from './config.ts';
 import { DeviceRegistry } from './devices.ts';
 import { batchedDeviceAuthority, presenceRecorder } from './connect-path.ts';
 import { openStore } from './registry/index.ts';
+import { CostlyWork } from './costly-work.ts';
 
 /** How a trusted local service reaches the broker as the server (see ServerConfig.servicePort). */
 export interface ServiceAccess {
@@ -78,8 +79,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
   const presence = presenceRecorder(store, log);
   bus.onPresence((event) => presence.record(event));
 
-  const accounts = new Accounts(store, { tokenTtlMs: config.tokenTtlMs });
-  const devices = new DeviceRegistry(store, ca, bus);
+  const costly = new CostlyWork();
+  const accounts = new Accounts(store, { tokenTtlMs: config.tokenTtlMs, costly });
+  const devices = new DeviceRegistry(store, ca, bus, costly);
   const app = await buildApp({
     logger: log,
     ...(config.insecureHttp ? {} : { https: serverTls }),
@@ -88,6 +90,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     bus,
     rootCaPem: ca.rootCertPem,
     defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
+    ...(config.loginLimits ? { loginLimits: config.loginLimits } : {}),
     ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.credentials.username } } : {}),
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });

@@ -10,6 +10,7 @@ import { registerAuthRoutes } from './auth-routes.ts';
 import { registerCommandRoutes } from './command-routes.ts';
 import { registerDeviceRoutes } from './device-routes.ts';
 import { LoginLimiter } from './login-limiter.ts';
+import { AddressRateLimit, type AddressRateLimitOptions } from './address-rate-limit.ts';
 import { registerBrokerAuthRoutes, type BrokerAuthOptions } from './broker-auth-routes.ts';
 
 export interface AppOptions {
@@ -22,8 +23,18 @@ export interface AppOptions {
   defaultCommandTimeoutMs: number;
   /** RabbitMQ engine: the endpoints rabbitmq_auth_backend_http asks on every device connect. */
   brokerAuth?: Omit<BrokerAuthOptions, 'logger'>;
-  loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number };
+  loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number; overBudgetIntervalMs?: number };
+  /** Sign-ups per client address (each costs a password hash and a row kept forever). */
+  signupLimits?: AddressRateLimitOptions;
+  /** RSA-2048 registrations per client address (each costs 0.1-0.3 s of key generation). */
+  rsaRegistrationLimits?: AddressRateLimitOptions;
 }
+
+export const DEFAULT_LIMITS = {
+  login: { maxFailuresPerUser: 5, maxFailuresPerAddress: 50, windowMs: 60_000, overBudgetIntervalMs: 1000 },
+  signup: { burst: 10, perMinute: 10 },
+  rsaRegistration: { burst: 10, perMinute: 20 },
+} as const;
 
 export const API_VERSION = '0.1.0';
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -90,9 +101,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
-  const limits = options.loginLimits ?? { maxFailuresPerUser: 5, maxFailuresPerAddress: 50, windowMs: 60_000 };
-  registerAuthRoutes(app, options.accounts, new LoginLimiter(limits));
-  registerDeviceRoutes(app, options);
+  registerAuthRoutes(app, options.accounts, new LoginLimiter(options.loginLimits ?? DEFAULT_LIMITS.login), new AddressRateLimit('sign-ups', options.signupLimits ?? DEFAULT_LIMITS.signup));
+  registerDeviceRoutes(app, { ...options, rsaRegistrations: new AddressRateLimit('RSA-2048 registrations', options.rsaRegistrationLimits ?? DEFAULT_LIMITS.rsaRegistration) });
   registerCommandRoutes(app, { ...options, defaultTimeoutMs: options.defaultCommandTimeoutMs });
 
   if (options.brokerAuth) registerBrokerAuthRoutes(app, { ...options.brokerAuth, logger: options.logger.child({ component: 'broker-auth' }) });

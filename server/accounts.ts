@@ -66,6 +66,11 @@ export class Accounts {
     return session.userId;
   }
 
+  /** Deletes expired sessions (the server runs this at start and every few minutes); returns how many. */
+  sweepExpiredSessions(): Promise<number> {
+    return this.store.deleteExpiredSessions(this.now());
+  }
+
   async logout(token: string): Promise<void> {
     const tokenHash = hashToken(token);
     this.sessions.delete(tokenHash);

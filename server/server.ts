@@ -18,6 +18,8 @@ import { batchedDeviceAuthority, presenceRecorder } from './connect-path.ts';
 import { openStore } from './registry/index.ts';
 import { CostlyWork } from './costly-work.ts';
 
+const SESSION_SWEEP_MS = 5 * 60_000;
+
 /** How a trusted local service reaches the broker as the server (see ServerConfig.servicePort). */
 export interface ServiceAccess {
   url: string;
@@ -81,6 +83,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
 
   const costly = new CostlyWork();
   const accounts = new Accounts(store, { tokenTtlMs: config.tokenTtlMs, costly });
+  // Expired sessions are deleted, not only ignored: a table a login flood grows must shrink again.
+  const sweep = () => accounts.sweepExpiredSessions().catch((error: unknown) => log.warn({ err: error }, 'sweeping expired sessions failed; retrying later'));
+  await sweep();
+  const sweeper = setInterval(() => void sweep(), SESSION_SWEEP_MS).unref();
   const devices = new DeviceRegistry(store, ca, bus, costly);
   const app = await buildApp({
     logger: log,
@@ -115,6 +121,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     config,
     close() {
       closing ??= (async () => {
+        clearInterval(sweeper);
         await app.close();
         await bus.close();
         await presence.flush();

@@ -1,12 +1,13 @@
 /** The original client.py, as subcommands: signup, login, register, unregister, devices, cmd. */
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { commandNames } from '../../firmware-protocol/index.ts';
 import { RestClient } from '../rest-client.ts';
 import { loadSession, saveSession } from '../session.ts';
 import { UsageError } from '../usage-error.ts';
+import { writeCredentialFile } from '../write-credential.ts';
 import { defaultConfig } from '../../server/config.ts';
 import { certificateFiles } from '../../certs/index.ts';
 
@@ -90,11 +91,14 @@ export const clientCommands: CommandModule<object, ClientArgs>[] = [
         keyAlgorithm: a.rsa ? 'rsa-2048' : 'ecdsa-p256',
       });
       await mkdir(a.out, { recursive: true });
-      await writeFile(join(a.out, 'rootca.pem'), registration.rootCa);
-      await writeFile(join(a.out, `${registration.deviceId}_cert.pem`), registration.certificate);
-      const keyPath = join(a.out, `${registration.deviceId}_pkey.pem`);
-      await writeFile(keyPath, registration.privateKey, { mode: 0o600 });
-      await chmod(keyPath, 0o600);
+      try {
+        await writeCredentialFile(join(a.out, `${registration.deviceId}_pkey.pem`), registration.privateKey, 'private');
+        await writeCredentialFile(join(a.out, 'rootca.pem'), registration.rootCa, 'public');
+        await writeCredentialFile(join(a.out, `${registration.deviceId}_cert.pem`), registration.certificate, 'public');
+      } catch (error) {
+        client.close();
+        throw new Error(`device ${registration.deviceId} was registered, but ${(error as Error).message}; unregister it with \`iotcloud unregister ${registration.deviceId}\` and register again`);
+      }
       print({ deviceId: registration.deviceId, name: registration.name, mqttUrl: registration.mqttUrl, files: a.out });
       client.close();
     },

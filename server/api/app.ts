@@ -1,4 +1,6 @@
 /** The REST API as a Fastify app: routes, validation, error mapping and the OpenAPI document. */
+import http from 'node:http';
+import https from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
@@ -39,12 +41,26 @@ export const DEFAULT_LIMITS = {
 export const API_VERSION = '0.1.0';
 const BODY_LIMIT_BYTES = 16 * 1024;
 
+/**
+ * How long a client may take: Node's defaults (60 s for headers, checked every 30 s; 120 s for a
+ * TLS handshake) let 50 slowloris connections, each sending a header byte now and then, stay
+ * open past a minute. A connection that has not sent its headers within headersMs, or its whole
+ * request within requestMs, is closed within checkEveryMs after that.
+ */
+export const HTTP_TIMEOUTS = { tlsHandshakeMs: 10_000, headersMs: 10_000, requestMs: 30_000, checkEveryMs: 1_000 } as const;
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'api' }),
     logController: new LogController({ disableRequestLogging: true }), // one line per request is too much under load; errors are logged
     bodyLimit: BODY_LIMIT_BYTES,
-    ...(options.https ? { https: { cert: options.https.certPem, key: options.https.keyPem } } : {}),
+    serverFactory: (handler: http.RequestListener) => {
+      const timeouts = { headersTimeout: HTTP_TIMEOUTS.headersMs, requestTimeout: HTTP_TIMEOUTS.requestMs, connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs };
+      return options.https
+        ? https.createServer({ cert: options.https.certPem, key: options.https.keyPem, handshakeTimeout: HTTP_TIMEOUTS.tlsHandshakeMs, ...timeouts }, handler)
+        : http.createServer(timeouts, handler);
+    },
+    requestTimeout: HTTP_TIMEOUTS.requestMs, // fastify sets it on the server too
     // Strict validation: no silent type coercion, no silent dropping of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }) as unknown as FastifyInstance;
@@ -56,8 +72,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (typeof query.timeoutMs === 'string' && /^\d{1,6}$/.test(query.timeoutMs)) query.timeoutMs = Number(query.timeoutMs);
   });
 
-  // An empty body with or without a JSON content type means "no parameters".
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  // An empty body with or without a JSON content type means "no parameters". JSON is UTF-8
+  // (RFC 8259); a body declared in another charset is refused, not read as if it were UTF-8.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return done(new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `request bodies are JSON in UTF-8, not ${charset}: send Content-Type: application/json`), undefined);
+    }
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
     try {

@@ -25,7 +25,7 @@ let users = 0;
 
 export async function startAttackTarget(): Promise<AttackTarget> {
   const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-attack-'));
-  const up = await spawnUp(['--api-port', '0', '--mqtt-port', '0', '--service-port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { timeoutMs: 60_000 });
+  const up = await spawnUp(['--api-port', '0', '--mqtt-port', '0', '--service-port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { timeoutMs: 120_000 });
   const user = new RestClient({ baseUrl: up.apiUrl, caPem: up.rootCaPem });
   const name = `attacker${process.pid}x${users++}`;
   await user.signup(name, 'correct horse battery');

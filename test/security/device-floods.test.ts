@@ -70,7 +70,7 @@ describe('attack: device floods on the embedded engine', () => {
     device = await target.register('flooder');
     revoked = await target.register('revoked');
     await target.user.unregisterDevice(revoked.deviceId);
-  }, 90_000);
+  }, 120_000);
   afterAll(async () => target?.close());
 
   it('a revoked certificate announcing 256 MB before CONNECT is cut off before the server buffers it (4 at once)', async () => {

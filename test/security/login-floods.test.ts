@@ -19,7 +19,7 @@ describe('attack: login, sign-up and registration floods', () => {
     // so the count of checked guesses does not depend on how fast this machine is today.
     test = await startTestServer({ loginLimits: { maxFailuresPerUser: 5, maxFailuresPerAddress: 10, windowMs: 60_000, overBudgetIntervalMs: 60_000 } });
     registrar = await test.user(); // logged in before the floods below
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => test?.close());
 
   it('200 parallel wrong-password logins for one user: only the per-user budget (5) is checked', async () => {

@@ -5,7 +5,7 @@
  * overwritten. A private key is only ever written to a new file (O_EXCL, mode 0600).
  */
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW } = constants;
 
@@ -16,7 +16,8 @@ export async function writeCredentialFile(path: string, data: string, kind: 'pub
     file = await open(path, flags, kind === 'private' ? 0o600 : 0o644);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new Error(`${path} is a symbolic link; refusing to write through it (remove it, or choose another --out folder)`);
+    const link = code === 'ELOOP' || (code === 'EEXIST' && (await lstat(path)).isSymbolicLink());
+    if (link) throw new Error(`${path} is a symbolic link; refusing to write through it (remove it, or choose another --out folder)`);
     if (code === 'EEXIST') throw new Error(`${path} already exists; a private key is only written to a new file (remove it, or choose another --out folder)`);
     throw error;
   }

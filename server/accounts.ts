@@ -28,6 +28,10 @@ export class Accounts {
     this.now = options.now ?? (() => new Date());
     this.costly = options.costly ?? new CostlyWork();
     this.dummyHash = hashPassword('not-a-real-password');
+    // A logout on another server sharing the registry ends the session here too, at once.
+    void store.onChange((change) => {
+      if (change.kind === 'session-ended') this.sessions.delete(change.tokenHash);
+    }).catch(() => {}); // not listening: other servers' logouts are seen within the cache's 5 s
   }
 
   async signup(username: string, password: string): Promise<{ id: string; username: string }> {

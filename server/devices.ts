@@ -25,7 +25,14 @@ export class DeviceRegistry {
     private readonly bus: DeviceBus,
     /** RSA key generation shares the bound with password hashing. */
     private readonly costly: CostlyWork,
-  ) {}
+  ) {
+    // Unregistered through another server sharing the registry: forget it and close its connection here.
+    void store.onChange((change) => {
+      if (change.kind !== 'device-revoked') return;
+      this.active.delete(change.deviceId);
+      void this.bus.disconnectDevice(change.deviceId);
+    }).catch(() => {}); // not listening: other servers' unregisters are seen within the cache's 5 s
+  }
 
   async register(ownerId: string, input: { name: string; deviceId?: string; keyAlgorithm?: KeyAlgorithm }): Promise<Registration> {
     if (await this.store.findDeviceByName(ownerId, input.name)) {

@@ -4,7 +4,6 @@
  * symbolic link.
  */
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +44,7 @@ describe('attack: HTTP clients that never finish, odd charsets, leftovers', () =
       }),
     );
     // Resolves only when the server has closed every one of them (the test's timeout is the bound).
-    await Promise.all(sockets.map((socket) => (socket.destroyed ? undefined : once(socket, 'close'))));
+    await Promise.all(sockets.map((socket) => (socket.destroyed ? undefined : new Promise((resolve) => socket.once('close', resolve)))));
     expect(sockets.every((socket) => socket.destroyed)).toBe(true);
   }, 45_000);
 

@@ -15,7 +15,7 @@ import pino from 'pino';
 import { startBridge, wireTimeMs, type Bridge } from '../ft900/bridge/index.ts';
 import { openRestTarget } from '../harness/targets/index.ts';
 import { runLoad, type LoadSummary } from '../harness/load/run-load.ts';
-import { BoardProcess, buildHost, SerialLine } from '../test/bridge/line.ts';
+import { BoardProcess, buildHost, SerialLine } from '../testkit/serial-line.ts';
 import { printMetric } from './report.ts';
 import { startBenchStack, type BenchStack } from './stack.ts';
 

@@ -37,10 +37,10 @@ import { Fleet, loadFleetCredentials, openFileLimit, openFileWarning, provisionF
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 import { startBenchStack } from './stack.ts';
 import { measureTlsCeiling } from './tls-ceiling.ts';
-import { commandRuntime, jemallocLibrary } from '../cli/runtime.ts';
-import { IOTCLOUD_BIN, profileArgs } from '../cli/up-process.ts';
+import { commandRuntime, jemallocLibrary } from '../cli/process/runtime.ts';
+import { IOTCLOUD_BIN, profileArgs } from '../testkit/up-process.ts';
 import { brokerStatus } from '../broker/index.ts';
-import { freePorts } from '../test/rabbitmq/platform.ts';
+import { freePorts } from '../testkit/rabbitmq-platform.ts';
 
 const env = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -118,7 +118,7 @@ async function benchEngine(engine: Engine): Promise<void> {
     const tlsCeiling = engine === 'embedded' ? await measureTlsCeiling() : undefined;
     if (tlsCeiling) metric('tls_ceiling_handshakes_per_s', tlsCeiling.handshakesPerSecond, 'handshakes/s');
 
-    // As `iotcloud fleet --devices N` runs: jemalloc when the system has it, heap sized for N (cli/runtime.ts).
+    // As `iotcloud fleet --devices N` runs: jemalloc when the system has it, heap sized for N (cli/process/runtime.ts).
     const runtime = commandRuntime(['node', 'iotcloud', 'fleet', '--devices', String(devices)], process.env, jemallocLibrary(), process.execArgv);
     if (!runtime) throw new Error('bench:fleet runs the fleet in its own runtime: unset IOTCLOUD_RUNTIME');
     console.log(`# fleet process: ${runtime.nodeArgs.join(' ') || 'the heap size given in NODE_OPTIONS'}`);

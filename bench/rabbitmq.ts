@@ -12,8 +12,8 @@ import type { CommandOutcome } from '../firmware-protocol/index.ts';
 import type { DeviceBus } from '../server/bus/device-bus.ts';
 import { startEmbeddedBus } from '../server/bus/embedded.ts';
 import { startDevice, type SimulatedDevice } from '../simulators/device.ts';
-import type { Credentials } from '../simulators/transports/connection.ts';
-import { startRabbitmqPlatform } from '../test/rabbitmq/platform.ts';
+import type { Credentials } from '../device-link/index.ts';
+import { startRabbitmqPlatform } from '../testkit/rabbitmq-platform.ts';
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 
 const deviceCount = Number(process.env.BENCH_DEVICES ?? 500);

@@ -5,8 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnUp, type UpProcess } from '../cli/up-process.ts';
-import { RestClient, type DeviceRegistration } from '../cli/rest-client.ts';
+import { spawnUp, type UpProcess } from '../testkit/up-process.ts';
+import { RestClient, type DeviceRegistration } from '../rest-client/index.ts';
 import { startDevice, type SimulatedDevice } from '../simulators/index.ts';
 
 export interface BenchStack {

@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createEphemeralCertificateAuthority } from '../certs/index.ts';
 import { deviceListenerTlsOptions, type DeviceListenerTlsMaterial } from '../server/bus/device-listener-tls.ts';
-import { checkServerNameOnLeafOnly, deviceTlsContext } from '../simulators/transports/connection.ts';
+import { checkServerNameOnLeafOnly, deviceTlsContext } from '../device-link/index.ts';
 import { printMetric, processTreeCpuSeconds } from './report.ts';
 
 export interface TlsCeiling {

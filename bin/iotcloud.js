@@ -6,8 +6,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 // `iotcloud up` and `iotcloud fleet` run themselves again in a runtime set up for thousands of
-// connections (see cli/runtime.ts).
-const { followFirstRun, rerunInCommandRuntime } = await import('../cli/runtime.ts');
+// connections (see cli/process/runtime.ts).
+const { followFirstRun, rerunInCommandRuntime } = await import('../cli/process/runtime.ts');
 const exitCode = await rerunInCommandRuntime();
 if (exitCode === undefined) {
   followFirstRun();

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { hostOf, isTlsUrl } from '../device-link/index.ts';
 
 /** The plugins the iotcloud node runs, and why. */
 export const brokerPlugins = [
@@ -69,8 +70,8 @@ function listenerHost(host: string): string {
  * platform root.
  */
 export function renderAdvancedConfig(options: { authUrl: string; rootCaFile: string }): string {
-  if (!options.authUrl.startsWith('https:')) return '[].\n';
-  const host = new URL(options.authUrl).hostname.replace(/^\[|\]$/g, '');
+  if (!isTlsUrl(options.authUrl)) return '[].\n';
+  const host = hostOf(new URL(options.authUrl));
   const ssl = [
     `{cacertfile, ${erlangString(options.rootCaFile)}}`,
     '{verify, verify_peer}',

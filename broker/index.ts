@@ -20,4 +20,3 @@ export {
   type ServiceCredentials,
 } from './node.ts';
 export { rabbitmqctlControl, type RabbitmqctlControl } from './control.ts';
-export { brokerCommand } from './cli.ts';

@@ -1,8 +1,8 @@
 /** `iotcloud`: one command, every part of the toolkit as a subcommand. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { brokerCommand } from '../broker/cli.ts';
-import { bridgeCommand } from '../ft900/bridge/cli.ts';
+import { brokerCommand } from './commands/broker.ts';
+import { bridgeCommand } from './commands/bridge.ts';
 import { clientCommands } from './commands/client.ts';
 import { demoCommand } from './commands/demo.ts';
 import { fleetCommand } from './commands/fleet.ts';

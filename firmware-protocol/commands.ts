@@ -3,7 +3,7 @@
  * with their static types. This table is the single source of truth; the codec, the JSON Schema
  * files, docs/protocol.md and the C header are all derived from it.
  */
-import { Type, type Static, type TObject } from '@sinclair/typebox';
+import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { limits } from './limits.ts';
 
 const GpioNumber = Type.Integer({
@@ -38,6 +38,18 @@ const DeviceStatus = Type.Union([Type.Literal('running'), Type.Literal('restarti
 });
 
 const strict = { additionalProperties: false } as const;
+
+/**
+ * The kind of every request field type, by schema: generated code (the C header, the Python
+ * example's table) names a field's check by its kind, and each device implements one check per
+ * kind. A request field of a new type needs a kind here (the generators refuse one without).
+ */
+export const requestFieldKinds: ReadonlyMap<TSchema, string> = new Map<TSchema, string>([
+  [GpioNumber, 'gpio_number'],
+  [GpioLevel, 'gpio_level'],
+  [EpochSeconds, 'epoch_seconds'],
+  [UartData, 'uart_data'],
+]);
 
 export interface CommandSpec<Req extends TObject = TObject, Res extends TObject = TObject> {
   summary: string;

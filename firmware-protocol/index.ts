@@ -2,6 +2,7 @@
 export * from './limits.ts';
 export * from './errors.ts';
 export * from './commands.ts';
+export * from './request-fields.ts';
 export * from './topics.ts';
 export * from './codec.ts';
 export * from './correlation.ts';

@@ -1,5 +1,5 @@
 /** The conformance and latency harness: import everything from here. */
-export { executeHarness, runHarness, type HarnessLoadOptions, type HarnessOptions, type HarnessRun } from './cli.ts';
+export { executeHarness, runHarness, type HarnessLoadOptions, type HarnessOptions, type HarnessRun } from './run.ts';
 export * from './targets/index.ts';
 export { conformanceSuite, selectCases, statusRunning, type CaseFilter } from './conformance/suite.ts';
 export { runSuite, countResults, type CaseResult, type RunSuiteOptions, type SuiteCounts, type SuiteResult } from './conformance/runner.ts';

@@ -13,7 +13,7 @@ command -v chromium >/dev/null || need+=(chromium)  # the harness HTML report te
 dpkg -s python3-paho-mqtt >/dev/null 2>&1 || need+=(python3-paho-mqtt)  # examples/python/mqtt_device.py
 dpkg -s python3-pika >/dev/null 2>&1 || need+=(python3-pika)  # examples/python/amqp_device.py
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)  # plain MQTT broker for the Python example test
-dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)  # iotcloud up and iotcloud fleet run under jemalloc (cli/runtime.ts)
+dpkg -s libjemalloc2 >/dev/null 2>&1 || need+=(libjemalloc2)  # iotcloud up and iotcloud fleet run under jemalloc (cli/process/runtime.ts)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "iotcloud: missing Debian packages: ${need[*]}. Install them with: sudo apt-get install -y ${need[*]}" >&2

@@ -8,16 +8,19 @@ import { EventEmitter } from 'node:events';
 import { Board, type BoardOptions } from './board.ts';
 import { Behaviour, parseProfile, type AnswerPlan, type MalformedKind, type Profile } from './profiles.ts';
 import { seededRandom, seedFrom } from './prng.ts';
-import { amqp091Transport, type Amqp091TransportOptions } from './transports/amqp091.ts';
-import { amqp10Transport, type Amqp10TransportOptions } from './transports/amqp10.ts';
 import {
+  amqp091Transport,
+  amqp10Transport,
+  mqttTransport,
   ReconnectingConnection,
+  type Amqp091TransportOptions,
+  type Amqp10TransportOptions,
   type BackoffOptions,
   type Credentials,
   type DeviceConnection,
+  type MqttTransportOptions,
   type TransportBinding,
-} from './transports/connection.ts';
-import { mqttTransport, type MqttTransportOptions } from './transports/mqtt.ts';
+} from '../device-link/index.ts';
 
 export type TransportName = 'mqtt' | 'amqp091' | 'amqp10';
 export const transportNames: readonly TransportName[] = ['mqtt', 'amqp091', 'amqp10'];

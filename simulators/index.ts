@@ -24,20 +24,4 @@ export {
   type SentAnswer,
   type TransportName,
 } from './device.ts';
-export { credentialFilesIn, loadCredentials, runSingleDevice, untilStopped, type CredentialFiles, type SingleDeviceOptions } from './cli.ts';
-export { currentAllocator, type Allocator } from './fleet/allocator.ts';
-export {
-  Backoff,
-  ReconnectingConnection,
-  type BackoffOptions,
-  type ConnectionEvents,
-  type Credentials,
-  type DeviceConnection,
-  type Session,
-  type SessionHandlers,
-  type TransportBinding,
-  type TransportOptions,
-} from './transports/connection.ts';
-export { mqttTransport, type MqttTransportOptions } from './transports/mqtt.ts';
-export { amqp091Transport, type Amqp091TransportOptions } from './transports/amqp091.ts';
-export { amqp10Transport, type Amqp10TransportOptions } from './transports/amqp10.ts';
+export { runSingleDevice, type SingleDeviceOptions } from './single.ts';

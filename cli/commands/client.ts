@@ -1,15 +1,13 @@
 /** The original client.py, as subcommands: signup, login, register, unregister, devices, cmd. */
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { commandNames } from '../../firmware-protocol/index.ts';
-import { RestClient } from '../rest-client.ts';
-import { loadSession, saveSession } from '../session.ts';
+import { RestClient, saveSession } from '../../rest-client/index.ts';
+import { caOptionHelp, platformCaPem, savedToken } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
 import { writeCredentialFile } from '../write-credential.ts';
 import { defaultConfig } from '../../server/config.ts';
-import { certificateFiles } from '../../certs/index.ts';
 
 interface ClientArgs {
   server: string;
@@ -19,16 +17,13 @@ interface ClientArgs {
 
 const clientOptions = {
   server: { type: 'string', default: process.env.IOTCLOUD_SERVER ?? `https://127.0.0.1:${defaultConfig.apiPort}`, describe: 'REST API base URL (env IOTCLOUD_SERVER)' },
-  ca: { type: 'string', describe: `PEM file of the platform root CA (default: ${defaultConfig.dataDir}/ca/${certificateFiles.rootCert} when present; env IOTCLOUD_CA)` },
+  ca: { type: 'string', describe: caOptionHelp },
   token: { type: 'string', describe: 'bearer token (default: the one saved by `iotcloud login`; env IOTCLOUD_TOKEN)' },
 } as const;
 
 async function clientFrom(args: ClientArgs, needsToken: boolean): Promise<RestClient> {
-  const caPath = args.ca ?? process.env.IOTCLOUD_CA ?? join(defaultConfig.dataDir, 'ca', certificateFiles.rootCert);
-  let caPem: string | undefined;
-  if (existsSync(caPath)) caPem = readFileSync(caPath, 'utf8');
-  else if (args.ca) throw new UsageError(`--ca ${args.ca}: no such file`);
-  const token = args.token ?? process.env.IOTCLOUD_TOKEN ?? (await loadSession())?.token;
+  const caPem = platformCaPem(args.ca);
+  const token = await savedToken(args.token);
   if (needsToken && !token) throw new UsageError('not logged in: run `iotcloud login <username> --password ...` first, or pass --token');
   return new RestClient({ baseUrl: args.server, ...(caPem ? { caPem } : {}), ...(token ? { token } : {}) });
 }

@@ -4,14 +4,12 @@
  * --rate with at most --concurrency handshakes in flight, keeps them connected and reports
  * progress until Ctrl-C or --duration.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { certificateFiles } from '../../certs/index.ts';
 import { defaultConfig } from '../../server/config.ts';
 import { transportNames, type TransportName } from '../../simulators/index.ts';
 import { openFileLimit, openFileWarning, parseProfileShares, profileShareSyntax, runFleet, type RunFleetOptions } from '../../simulators/fleet/index.ts';
-import { loadSession } from '../session.ts';
+import { currentAllocator } from '../process/allocator.ts';
+import { caOptionHelp, platformCaPem, savedToken } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
 
 export interface FleetArgs {
@@ -43,7 +41,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
     y
       .options({
         server: { type: 'string', default: process.env.IOTCLOUD_SERVER ?? `https://127.0.0.1:${defaultConfig.apiPort}`, describe: 'REST API base URL (env IOTCLOUD_SERVER)' },
-        ca: { type: 'string', describe: `PEM file of the platform root CA (default: ${defaultConfig.dataDir}/ca/${certificateFiles.rootCert} when present; env IOTCLOUD_CA)` },
+        ca: { type: 'string', describe: caOptionHelp },
         token: { type: 'string', describe: 'bearer token (default: env IOTCLOUD_TOKEN, or the one saved by `iotcloud login`)' },
         user: { type: 'string', describe: 'log in as this user instead of using a token' },
         password: { type: 'string', describe: 'password for --user (or env IOTCLOUD_PASSWORD)' },
@@ -115,6 +113,7 @@ export function checkFleetArgs(args: FleetArgs): void {
 export async function fleetOptionsFrom(args: FleetArgs): Promise<RunFleetOptions> {
   checkFleetArgs(args);
   const common: RunFleetOptions = {
+    allocator: currentAllocator(),
     rate: args.rate,
     concurrency: args.concurrency,
     transport: args.transport,
@@ -128,13 +127,10 @@ export async function fleetOptionsFrom(args: FleetArgs): Promise<RunFleetOptions
   };
   if (args.certs !== undefined) return { ...common, certsDir: args.certs };
 
-  const caPath = args.ca ?? process.env.IOTCLOUD_CA ?? join(defaultConfig.dataDir, 'ca', certificateFiles.rootCert);
-  let caPem: string | undefined;
-  if (existsSync(caPath)) caPem = readFileSync(caPath, 'utf8');
-  else if (args.ca) throw new UsageError(`--ca ${args.ca}: no such file`);
+  const caPem = platformCaPem(args.ca);
   const password = args.password ?? process.env.IOTCLOUD_PASSWORD;
   if (args.user !== undefined && !password) throw new UsageError('--user needs --password (or the IOTCLOUD_PASSWORD environment variable)');
-  const token = args.user === undefined ? (args.token ?? process.env.IOTCLOUD_TOKEN ?? (await loadSession())?.token) : undefined;
+  const token = args.user === undefined ? (await savedToken(args.token)) : undefined;
   if (args.user === undefined && !token) throw new UsageError('not logged in: pass --token, --user/--password, or run `iotcloud login` first');
   return {
     ...common,

@@ -14,8 +14,8 @@ import { executeHarness, exitCodes, type HarnessOptions, type TargetSpec } from 
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { parseProfile, startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
-import { RestClient } from '../rest-client.ts';
-import { loadSession } from '../session.ts';
+import { RestClient } from '../../rest-client/index.ts';
+import { savedToken } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface HarnessArgs {
@@ -105,7 +105,7 @@ export function serviceTargetOptions(service: { username: string; password: stri
   return { username: service.username, password: service.password, clientId: `${service.clientIdPrefix}harness-${randomBytes(4).toString('hex')}` };
 }
 
-async function readServiceCredentials(path: string) {
+async function readServiceLoginFile(path: string) {
   try {
     return serviceTargetOptions(JSON.parse(await readFile(path, 'utf8')) as { username: string; password: string; clientIdPrefix: string });
   } catch (error) {
@@ -115,10 +115,10 @@ async function readServiceCredentials(path: string) {
 
 async function targetFrom(args: HarnessArgs): Promise<TargetSpec> {
   if (args.mqtt) {
-    const service = args['service-credentials'] ? await readServiceCredentials(args['service-credentials']) : {};
+    const service = args['service-credentials'] ? await readServiceLoginFile(args['service-credentials']) : {};
     return { kind: 'mqtt', url: args.mqtt, deviceId: args.device!, ...service, ...(args.ca ? { ca: args.ca } : {}), ...(args.cert ? { cert: args.cert } : {}), ...(args.key ? { key: args.key } : {}) };
   }
-  const token = args.token ?? process.env.IOTCLOUD_TOKEN ?? (await loadSession())?.token;
+  const token = await savedToken(args.token);
   if (!token) throw new UsageError('no token: run `iotcloud login` first or pass --token');
   return { kind: 'rest', baseUrl: args.server!, token, deviceId: args.device!, ...(args.ca ? { ca: args.ca } : {}) };
 }

@@ -1,7 +1,9 @@
 /** `iotcloud sim`: one simulated device next to your board, logging every request and answer. */
 import type { CommandModule } from 'yargs';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
-import { credentialFilesIn, parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
+import { credentialFilesIn } from '../../device-link/index.ts';
+import { parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
+import { stopSignal } from '../process/signals.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface SimArgs {
@@ -43,6 +45,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
     const secure = /^(mqtts|amqps):/.test(args.url);
     if (!secure && !args.plaintext) throw new UsageError(`${args.url} is not TLS; use mqtts:// or amqps://, or pass --plaintext for a loopback broker`);
     await runSingleDevice({
+      signal: stopSignal(),
       transport: args.transport,
       url: args.url,
       deviceId: args.device,

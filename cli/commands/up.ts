@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { startServer, type RunningServer } from '../../server/server.ts';
-import { currentAllocator, untilStopped } from '../../simulators/index.ts';
+import { currentAllocator } from '../process/allocator.ts';
+import { untilStopped } from '../process/signals.ts';
 import { engineSetup } from '../engine.ts';
 import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
 

@@ -31,6 +31,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from protocol_table import FIELD_KINDS, REQUEST_FIELDS
+
 log = logging.getLogger("iotcloud.board")
 
 # ---------------------------------------------------------------------------------------------
@@ -120,21 +122,20 @@ def uart_data(value: Any) -> str:
     return value
 
 
-# Request fields of every command, in the order the spec lists them. Every field is required and
-# no other field is allowed (besides `cid`).
-COMMANDS: Dict[str, Tuple[Tuple[str, Callable[[Any], Any]], ...]] = {
-    "get_gpio": (("number", gpio_number),),
-    "set_gpio": (("number", gpio_number), ("value", gpio_level)),
-    "get_rtc": (),
-    "set_rtc": (("value", epoch_seconds),),
-    "get_mac": (),
-    "get_ip": (),
-    "get_subnet": (),
-    "get_gateway": (),
-    "get_status": (),
-    "reset_device": (),
-    "write_uart": (("data", uart_data),),
+# Request fields of every command, in the order the spec lists them: generated from
+# firmware-protocol/ into protocol_table.py, each field named by its kind; here each kind gets its
+# check. Every field is required and no other field is allowed (besides `cid`).
+FIELD_CHECKS: Dict[str, Callable[[Any], Any]] = {
+    "gpio_number": gpio_number,
+    "gpio_level": gpio_level,
+    "epoch_seconds": epoch_seconds,
+    "uart_data": uart_data,
 }
+COMMANDS: Dict[str, Tuple[Tuple[str, Callable[[Any], Any]], ...]] = {
+    command: tuple((name, FIELD_CHECKS[kind]) for name, kind in fields) for command, fields in REQUEST_FIELDS.items()
+}
+if set(FIELD_CHECKS) != set(FIELD_KINDS):
+    raise ImportError(f"protocol_table.py has field kinds board.py cannot check: {sorted(set(FIELD_KINDS) - set(FIELD_CHECKS))}")
 
 
 def check_params(command: str, params: Dict[str, Any]) -> Dict[str, Any]:

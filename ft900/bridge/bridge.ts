@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import { errorCodes, limits, responseTopic } from '../../firmware-protocol/index.ts';
-import { ReconnectingConnection, mqttTransport, type Credentials, type MqttTransportOptions, type TransportBinding } from '../../simulators/index.ts';
+import { ReconnectingConnection, mqttTransport, type Credentials, type MqttTransportOptions, type TransportBinding } from '../../device-link/index.ts';
 import { BridgeConfigError, checkCredentials, checkSettings, type BridgeTimings, type CheckedSettings } from './config.ts';
 import { encodeFrame, FrameDecoder, FrameType, MAX_PAYLOAD, messagePayload, splitMessage, type DecodeEvent } from './frame.ts';
 import { SerialLink } from './serial.ts';

@@ -5,7 +5,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
-import type { BackoffOptions, Credentials } from '../../simulators/index.ts';
+import type { BackoffOptions, Credentials } from '../../device-link/index.ts';
 
 export class BridgeConfigError extends Error {
   override readonly name = 'BridgeConfigError';

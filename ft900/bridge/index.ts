@@ -23,3 +23,4 @@ export {
   type DecoderStats,
 } from './frame.ts';
 export { SerialLink, type SerialLinkEvents, type SerialLinkOptions } from './serial.ts';
+export { runBridge, type RunBridgeOptions } from './run.ts';

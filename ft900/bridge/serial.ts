@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { autoDetect } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
-import { Backoff, type BackoffOptions } from '../../simulators/index.ts';
+import { Backoff, type BackoffOptions } from '../../device-link/index.ts';
 
 export interface SerialLinkOptions {
   path: string;

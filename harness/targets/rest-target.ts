@@ -2,14 +2,11 @@
  * REST target: commands go through the iotcloud server
  * (`POST /api/v1/devices/{id}/commands/{command}?timeoutMs=N`), so the whole path
  * client -> server -> broker -> device is exercised. The wire is invisible from here: cases that
- * need raw payloads or topics report `not-applicable` on this target.
- *
- * Built on node:http(s) with a keep-alive agent rather than fetch: Node 20's fetch cannot take a
- * custom CA without the undici package, and a self-hosted server usually has its own root CA.
+ * need raw payloads or topics report `not-applicable` on this target. HTTP goes through the
+ * project's one REST client (rest-client/).
  */
-import http from 'node:http';
-import https from 'node:https';
 import { errorCodes, type ErrorBody } from '../../firmware-protocol/index.ts';
+import { RestAnswerError, RestClient, RestTimeoutError } from '../../rest-client/index.ts';
 import { readPem, type PemSource } from './pem.ts';
 import { TargetSetupError, type DeviceTarget, type HarnessOutcome } from './types.ts';
 
@@ -37,28 +34,25 @@ interface HttpAnswer {
 export class RestTarget implements DeviceTarget {
   readonly kind = 'rest' as const;
   readonly deviceId: string;
-  private readonly base: URL;
-  private readonly agent: http.Agent;
-  private readonly token: string;
+  private readonly client: RestClient;
 
   constructor(options: RestTargetOptions) {
     this.deviceId = options.deviceId;
-    this.token = options.token;
-    this.base = parseBaseUrl(options.baseUrl);
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
-    this.agent =
-      this.base.protocol === 'https:'
-        ? new https.Agent({ ...agentOptions, ...(options.ca ? { ca: readPem(options.ca, 'CA') } : {}) })
-        : new http.Agent(agentOptions);
+    const base = parseBaseUrl(options.baseUrl);
+    this.client = new RestClient({
+      baseUrl: base.href,
+      token: options.token,
+      maxSockets: options.maxSockets ?? 64,
+      ...(options.ca ? { caPem: readPem(options.ca, 'CA') } : {}),
+    });
   }
 
   async command(command: string, params: unknown, timeoutMs: number): Promise<HarnessOutcome> {
     const serverTimeout = Math.min(Math.max(1, Math.round(timeoutMs)), serverMaxTimeoutMs);
-    const url = new URL(`api/v1/devices/${encodeURIComponent(this.deviceId)}/commands/${encodeURIComponent(command)}`, this.base);
-    url.searchParams.set('timeoutMs', String(serverTimeout));
+    const path = `api/v1/devices/${encodeURIComponent(this.deviceId)}/commands/${encodeURIComponent(command)}?timeoutMs=${serverTimeout}`;
     const base = { deviceId: this.deviceId, command, cid: '' };
     const startedAt = performance.now();
-    const answer = await this.post(url, JSON.stringify(params === undefined ? {} : params), serverTimeout + clientGraceMs);
+    const answer = await this.post(path, params === undefined ? {} : params, serverTimeout + clientGraceMs);
     const elapsedMs = performance.now() - startedAt;
     if ('failure' in answer) {
       return answer.timedOut
@@ -69,52 +63,24 @@ export class RestTarget implements DeviceTarget {
   }
 
   describe(): string {
-    return `REST ${this.base.origin}${this.base.pathname === '/' ? '' : this.base.pathname}, device ${this.deviceId}`;
+    const base = this.client.url;
+    return `REST ${base.origin}${base.pathname === '/' ? '' : base.pathname}, device ${this.deviceId}`;
   }
 
   async close(): Promise<void> {
-    this.agent.destroy();
+    this.client.close();
   }
 
-  private post(url: URL, body: string, socketTimeoutMs: number): Promise<HttpAnswer | { failure: string; timedOut: boolean }> {
-    const send = url.protocol === 'https:' ? https.request : http.request;
-    return new Promise((resolve) => {
-      const request = send(
-        url,
-        {
-          method: 'POST',
-          agent: this.agent,
-          timeout: socketTimeoutMs,
-          headers: {
-            authorization: `Bearer ${this.token}`,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            accept: 'application/json',
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', (error) => resolve({ failure: `reading the answer failed: ${error.message}`, timedOut: false }));
-          response.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // not JSON (a proxy's error page): kept as text for the message
-            }
-            resolve({ status: response.statusCode ?? 0, body: parsed });
-          });
-        },
-      );
-      request.on('timeout', () => {
-        request.destroy();
-        resolve({ failure: `no HTTP answer within ${socketTimeoutMs} ms`, timedOut: true });
-      });
-      request.on('error', (error) => resolve({ failure: `cannot reach ${url.origin}: ${error.message}`, timedOut: false }));
-      request.end(body);
-    });
+  private async post(path: string, body: unknown, socketTimeoutMs: number): Promise<HttpAnswer | { failure: string; timedOut: boolean }> {
+    try {
+      const { status, json } = await this.client.send('POST', path, body, { timeoutMs: socketTimeoutMs });
+      return { status, body: json ?? '' };
+    } catch (error) {
+      const message = (error as Error).message;
+      if (error instanceof RestTimeoutError) return { failure: message, timedOut: true };
+      if (error instanceof RestAnswerError) return { failure: message, timedOut: false };
+      return { failure: `cannot reach ${this.client.url.origin}: ${message}`, timedOut: false };
+    }
   }
 }
 

@@ -16,7 +16,7 @@
  * says 503), new commands are refused the same way, and the bus reconnects with backoff.
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { isIP } from 'node:net';
+import { backoffDelay, hostOf, isTlsUrl, serverName } from '../../device-link/index.ts';
 import type { Logger } from 'pino';
 import {
   AMQP_EXCHANGE,
@@ -221,10 +221,8 @@ class RabbitmqBus implements DeviceBus {
 
   private scheduleReconnect(): void {
     if (this.closing) return;
-    const initial = this.options.reconnect?.initialMs ?? 100;
-    const max = this.options.reconnect?.maxMs ?? 5000;
-    const base = Math.min(max, initial * 2 ** this.attempt++);
-    const delay = base / 2 + Math.random() * (base / 2); // jitter: many servers do not reconnect in step
+    // jitter: many servers do not reconnect in step
+    const delay = backoffDelay({ initialMs: this.options.reconnect?.initialMs ?? 100, maxMs: this.options.reconnect?.maxMs ?? 5000, factor: 2 }, this.attempt++);
     this.retryTimer = setTimeout(() => {
       this.connect().catch((error: unknown) => {
         this.log.debug({ err: (error as Error).message, attempt: this.attempt }, 'broker reconnection failed');
@@ -354,8 +352,8 @@ class RabbitmqBus implements DeviceBus {
     const vhost = decodeURIComponent(url.pathname.slice(1)) || '/';
     return {
       protocol: url.protocol.slice(0, -1),
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port ? Number(url.port) : url.protocol === 'amqps:' ? 5671 : 5672,
+      hostname: hostOf(url),
+      port: url.port ? Number(url.port) : isTlsUrl(url) ? 5671 : 5672,
       vhost,
       heartbeat: this.options.heartbeatSeconds ?? 5,
       ...(this.options.credentials ? { username: this.options.credentials.username, password: this.options.credentials.password } : {}),
@@ -364,16 +362,15 @@ class RabbitmqBus implements DeviceBus {
 
   private socketOptions(): Record<string, unknown> {
     const url = new URL(this.options.url);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
     const external = this.options.credentials === undefined;
     return {
       noDelay: true, // commands are tiny; Nagle would hold each back for an ACK
       ...(external ? { credentials: amqp.credentials.external() } : {}),
-      ...(url.protocol === 'amqps:' && this.options.tls
+      ...(isTlsUrl(url) && this.options.tls
         ? {
             ca: [this.options.tls.caPem],
             ...(this.options.tls.certPem ? { cert: this.options.tls.certPem, key: this.options.tls.keyPem } : {}),
-            ...(isIP(host) === 0 ? { servername: host } : {}),
+            ...serverName(url),
           }
         : {}),
     };

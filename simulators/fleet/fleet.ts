@@ -10,14 +10,18 @@
  */
 import { EventEmitter } from 'node:events';
 import { SimulatedDevice, type DeviceLogger, type DeviceOptions, type TransportName } from '../device.ts';
-import { deviceTlsContext, type BackoffOptions, type Credentials } from '../transports/connection.ts';
+import { backoffDelay, deviceTlsContext, type BackoffOptions, type Credentials } from '../../device-link/index.ts';
 import type { FleetIdentity } from './credentials.ts';
-import { currentAllocator, type Allocator } from './allocator.ts';
 import { ErrorTally, type ErrorGroup } from './errors.ts';
 import { eachLimited, Slots } from './limited.ts';
 import { planProfiles, type ProfilePlan, type ProfileShare } from './shares.ts';
 
+/** The malloc under the process: the caller knows (`iotcloud fleet` detects it, cli/process/allocator.ts). */
+export type Allocator = 'jemalloc' | 'system';
+
 export interface FleetOptions {
+  /** Reported in progress (default 'system'). */
+  allocator?: Allocator;
   /** How many devices this fleet will hold (profiles are planned over this size). */
   size: number;
   /** Broker URL for every device, e.g. `mqtts://127.0.0.1:8883`. */
@@ -91,7 +95,7 @@ export interface FleetProgress {
   late: number;
   sendFailures: number;
   rssBytes: number;
-  /** The malloc under the fleet: 'jemalloc' when `iotcloud fleet` found it (see cli/runtime.ts). */
+  /** The malloc under the fleet: 'jemalloc' when `iotcloud fleet` found it (see cli/process/runtime.ts). */
   allocator: Allocator;
   heapUsedBytes: number;
   /** Most frequent errors (connect failures, reconnection attempts, unsent answers). */
@@ -250,7 +254,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       failed: this.failedCount,
       ...sums,
       rssBytes: memory.rss,
-      allocator: currentAllocator(),
+      allocator: this.options.allocator ?? 'system',
       heapUsedBytes: memory.heapUsed,
       errors: this.errors.top(5),
     };
@@ -357,11 +361,10 @@ export class Fleet extends EventEmitter<FleetEvents> {
   }
 
   private retryLater(member: FleetMember): void {
-    const step = Math.min(this.retry.maxMs, this.retry.initialMs * this.retry.factor ** (member.attempts - 1));
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       if (!this.stopping) this.enqueue(member);
-    }, step / 2 + (step / 2) * Math.random());
+    }, backoffDelay(this.retry, member.attempts - 1));
     this.retryTimers.add(timer);
   }
 

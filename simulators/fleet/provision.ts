@@ -3,7 +3,7 @@
  * `POST /api/v1/devices` per device, named `<prefix>-<n>`, a few in flight at once (the server
  * issues a certificate for each; more parallel requests only queue up there).
  */
-import { RestError, type RestClient } from '../../cli/rest-client.ts';
+import { RestError, type RestClient } from '../../rest-client/index.ts';
 import type { FleetCredentials, FleetIdentity } from './credentials.ts';
 
 export interface ProvisionOptions {

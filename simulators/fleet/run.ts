@@ -4,12 +4,11 @@
  * credentials folder; they connect at the requested pace and stay connected until SIGINT/SIGTERM,
  * `--duration` or the caller's signal; then every device is closed and the counters summed up.
  */
-import { RestClient } from '../../cli/rest-client.ts';
+import { RestClient } from '../../rest-client/index.ts';
 import { randomBytes } from 'node:crypto';
 import type { TransportName } from '../device.ts';
-import { currentAllocator } from './allocator.ts';
 import { loadFleetCredentials, saveFleetCredentials } from './credentials.ts';
-import { Fleet, type FleetOptions, type FleetProgress } from './fleet.ts';
+import { Fleet, type Allocator, type FleetOptions, type FleetProgress } from './fleet.ts';
 import { ProgressReporter, type FleetSummary, type ProgressSink, type RunProgress, type StopReason } from './progress.ts';
 import { provisionFleet } from './provision.ts';
 import { checkShareTotal, parseProfileShare, type ProfileShare } from './shares.ts';
@@ -26,6 +25,8 @@ export interface FleetServer {
 }
 
 export interface RunFleetOptions {
+  /** The malloc under this process, for the progress report (default 'system'). */
+  allocator?: Allocator;
   /** Fleet size. Required when provisioning; with `certsDir` the first N saved devices (default all). */
   devices?: number;
   /** Where to provision the devices (not needed with `certsDir`). */
@@ -80,13 +81,13 @@ export async function runFleet(options: RunFleetOptions): Promise<FleetSummary> 
   let provisioning = false;
   const startedAt = performance.now();
   // Elapsed time is the run's: when provisioning, the fleet only exists from the first registration.
-  const progress = (): RunProgress => ({ ...(fleet ? fleet.progress() : idleProgress(size)), elapsedMs: Math.round(performance.now() - startedAt) });
+  const progress = (): RunProgress => ({ ...(fleet ? fleet.progress() : idleProgress(size, options.allocator)), elapsedMs: Math.round(performance.now() - startedAt) });
   const reporter = new ProgressReporter(output, () => ({ ...progress(), ...(provisioning ? { phase: 'provisioning' as const } : {}) }), {
     json: options.json ?? !output.isTTY,
     intervalMs: (options.json ?? !output.isTTY) ? (options.jsonIntervalMs ?? 5000) : TTY_INTERVAL_MS,
   });
   const createFleet = (url: string, caPem: string) => {
-    fleet = new Fleet({ size, url: options.url ?? url, caPem, rate: options.rate, concurrency: options.concurrency, profiles: shares, ...(options.transport ? { transport: options.transport } : {}), ...options.device });
+    fleet = new Fleet({ ...(options.allocator ? { allocator: options.allocator } : {}), size, url: options.url ?? url, caPem, rate: options.rate, concurrency: options.concurrency, profiles: shares, ...(options.transport ? { transport: options.transport } : {}), ...options.device });
     options.onFleet?.(fleet);
     return fleet;
   };
@@ -182,12 +183,12 @@ function rampFigures(fleet: Fleet | undefined): Pick<FleetSummary, 'rampMs' | 'c
 }
 
 /** Progress before the fleet exists (provisioning, first registration pending). */
-function idleProgress(size: number): FleetProgress {
+function idleProgress(size: number, allocator: Allocator = 'system'): FleetProgress {
   const memory = process.memoryUsage();
   return {
     phase: 'connecting', elapsedMs: 0, size, provisioned: 0, queued: 0, connecting: 0, connected: 0, retrying: 0, failed: 0,
     reconnects: 0, disconnects: 0, resets: 0, received: 0, answered: 0, protocolErrors: 0, dropped: 0, malformed: 0, late: 0, sendFailures: 0,
-    rssBytes: memory.rss, allocator: currentAllocator(), heapUsedBytes: memory.heapUsed, errors: [],
+    rssBytes: memory.rss, allocator, heapUsedBytes: memory.heapUsed, errors: [],
   };
 }
 

@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { startBridge, type Bridge } from '../../ft900/bridge/index.ts';
 import { executeHarness } from '../../harness/index.ts';
-import { RestError, type DeviceRegistration, type RestClient } from '../../cli/rest-client.ts';
+import { RestError, type DeviceRegistration, type RestClient } from '../../rest-client/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { captureOutput } from '../harness/fixtures.ts';
-import { BoardProcess, buildHost, nextEvent as next, SerialLine } from './line.ts';
+import { BoardProcess, buildHost, nextEvent as next, SerialLine } from '../../testkit/serial-line.ts';
 
 
 /** A command through REST that must time out: the server's 504. */

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yargs from 'yargs';
 import pino from 'pino';
-import { bridgeCommand, runBridge } from '../../ft900/bridge/cli.ts';
+import { runBridge } from '../../ft900/bridge/index.ts';
+import { bridgeCommand } from '../../cli/commands/bridge.ts';
 import type { Bridge } from '../../ft900/bridge/index.ts';
 import { UsageError } from '../../cli/usage-error.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { BoardProcess, buildHost, PtyPair } from './line.ts';
+import { BoardProcess, buildHost, PtyPair } from '../../testkit/serial-line.ts';
 
 const parse = async (args: string[]) => yargs().command(bridgeCommand).strict().fail(false).parseAsync(['bridge', ...args]);
 

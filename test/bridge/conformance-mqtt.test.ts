@@ -14,7 +14,7 @@ import pino from 'pino';
 import { startBridge, type Bridge } from '../../ft900/bridge/index.ts';
 import { executeHarness } from '../../harness/index.ts';
 import { captureOutput, startBroker, type TestBroker } from '../harness/fixtures.ts';
-import { BoardProcess, buildHost, SerialLine } from './line.ts';
+import { BoardProcess, buildHost, SerialLine } from '../../testkit/serial-line.ts';
 
 const deviceId = 'ft900bridged1';
 

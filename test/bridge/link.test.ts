@@ -13,7 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { encodeFrame, FrameDecoder, FrameType, messagePayload, splitMessage, startBridge, type Bridge, type BridgeOptions } from '../../ft900/bridge/index.ts';
 import { startBroker, type TestBroker } from '../harness/fixtures.ts';
-import { nextEvent as next, PtyPair } from './line.ts';
+import { nextEvent as next, PtyPair } from '../../testkit/serial-line.ts';
 
 interface Frame {
   type: number;

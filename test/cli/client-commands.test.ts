@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../cli/up-process.ts';
+import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 
 const run = promisify(execFile);
 

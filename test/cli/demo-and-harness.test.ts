@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { IOTCLOUD_BIN } from '../../cli/up-process.ts';
+import { IOTCLOUD_BIN } from '../../testkit/up-process.ts';
 
 const run = promisify(execFile);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandRuntime, fleetHeapArgs, jemallocEnv, jemallocLibrary } from '../../cli/runtime.ts';
+import { commandRuntime, fleetHeapArgs, jemallocEnv, jemallocLibrary } from '../../cli/process/runtime.ts';
 
 const LIB = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 const fleet = (...args: string[]) => ['node', 'iotcloud', 'fleet', ...args];

@@ -1,13 +1,13 @@
 /**
- * `iotcloud up` in its runtime (cli/runtime.ts), started as users start it: under jemalloc, in a
+ * `iotcloud up` in its runtime (cli/process/runtime.ts), started as users start it: under jemalloc, in a
  * second process that must not outlive the first.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jemallocLibrary } from '../../cli/runtime.ts';
-import { spawnUp, type UpProcess } from '../../cli/up-process.ts';
+import { jemallocLibrary } from '../../cli/process/runtime.ts';
+import { spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 
 const alive = (pid: number) => {
   try {

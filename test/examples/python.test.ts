@@ -35,7 +35,7 @@ import { registerBrokerAuthRoutes } from '../../server/api/broker-auth-routes.ts
 import { openPgliteStore, type SqlRegistryStore } from '../../server/registry/index.ts';
 import { Board } from '../../simulators/board.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { freePorts } from '../rabbitmq/platform.ts';
+import { freePorts } from '../../testkit/rabbitmq-platform.ts';
 import { messageArbitraries } from '../protocol/arbitraries.ts';
 
 const python = '/usr/bin/python3';

@@ -9,9 +9,9 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jemallocLibrary } from '../../cli/runtime.ts';
-import { RestError, type RestClient } from '../../cli/rest-client.ts';
-import { IOTCLOUD_BIN } from '../../cli/up-process.ts';
+import { jemallocLibrary } from '../../cli/process/runtime.ts';
+import { RestError, type RestClient } from '../../rest-client/index.ts';
+import { IOTCLOUD_BIN } from '../../testkit/up-process.ts';
 import { runFleet, type Fleet, type FleetSummary, type ProgressSink, type RunFleetOptions } from '../../simulators/fleet/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

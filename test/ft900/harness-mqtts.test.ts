@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IOTCLOUD_BIN } from '../../cli/up-process.ts';
+import { IOTCLOUD_BIN } from '../../testkit/up-process.ts';
 
 const firmwareDir = fileURLToPath(new URL('../../ft900/firmware/', import.meta.url));
 

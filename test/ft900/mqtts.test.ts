@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
-import type { DeviceRegistration, RestClient } from '../../cli/rest-client.ts';
+import type { DeviceRegistration, RestClient } from '../../rest-client/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const firmwareDir = fileURLToPath(new URL('../../ft900/firmware/', import.meta.url));

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { executeHarness, openRestTarget, type CaseResult, type HarnessOptions, type RestTarget } from '../../harness/index.ts';
-import type { DeviceRegistration, RestClient } from '../../cli/rest-client.ts';
+import type { DeviceRegistration, RestClient } from '../../rest-client/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { captureOutput } from './fixtures.ts';
 

@@ -6,7 +6,7 @@ import pino from 'pino';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import type { ServerConfig } from '../../server/config.ts';
-import { RestClient, type DeviceRegistration } from '../../cli/rest-client.ts';
+import { RestClient, type DeviceRegistration } from '../../rest-client/index.ts';
 
 export interface TestServer {
   server: RunningServer;

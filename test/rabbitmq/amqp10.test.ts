@@ -17,8 +17,8 @@ import { rabbitmqBin } from '../../broker/layout.ts';
 import { AMQP_EXCHANGE, amqpDeviceQueue, deviceSubscription } from '../../firmware-protocol/index.ts';
 import { startRabbitmqBus } from '../../server/bus/rabbitmq.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/device.ts';
-import type { Credentials } from '../../simulators/transports/connection.ts';
-import { startRabbitmqPlatform, type RabbitmqPlatform } from './platform.ts';
+import type { Credentials } from '../../device-link/index.ts';
+import { startRabbitmqPlatform, type RabbitmqPlatform } from '../../testkit/rabbitmq-platform.ts';
 
 const installed = existsSync(`${rabbitmqBin}/rabbitmq-server`);
 

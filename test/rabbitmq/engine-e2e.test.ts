@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../cli/up-process.ts';
-import { RestClient, type DeviceRegistration } from '../../cli/rest-client.ts';
+import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.ts';
+import { RestClient, type DeviceRegistration } from '../../rest-client/index.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { connectAsDevice } from '../helpers/server.ts';
 

@@ -16,8 +16,8 @@ import type { CommandOutcome } from '../../firmware-protocol/index.ts';
 import type { PresenceEvent } from '../../server/bus/device-bus.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/device.ts';
 import { startRabbitmqBus, type BrokerControl } from '../../server/bus/rabbitmq.ts';
-import type { Credentials } from '../../simulators/transports/connection.ts';
-import { startRabbitmqPlatform, type RabbitmqPlatform } from './platform.ts';
+import type { Credentials } from '../../device-link/index.ts';
+import { startRabbitmqPlatform, type RabbitmqPlatform } from '../../testkit/rabbitmq-platform.ts';
 
 // A missing RabbitMQ fails these tests with what to install; it never skips them.
 const installed = existsSync(`${rabbitmqBin}/rabbitmq-server`);

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RestClient, type DeviceRegistration } from '../../cli/rest-client.ts';
-import { spawnUp, type UpProcess } from '../../cli/up-process.ts';
+import { RestClient, type DeviceRegistration } from '../../rest-client/index.ts';
+import { spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 
 export interface AttackTarget {
   up: UpProcess;

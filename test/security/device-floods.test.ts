@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import mqtt, { type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceRegistration } from '../../cli/rest-client.ts';
+import type { DeviceRegistration } from '../../rest-client/index.ts';
 import { connectAsDevice } from '../helpers/server.ts';
 import { MB, startAttackTarget, type AttackTarget } from './attack-server.ts';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IOTCLOUD_BIN } from '../../cli/up-process.ts';
+import { IOTCLOUD_BIN } from '../../testkit/up-process.ts';
 import { openStore } from '../../server/registry/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { request } from './http-client.ts';

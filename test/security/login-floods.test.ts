@@ -4,7 +4,7 @@
  * client addresses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RestClient } from '../../cli/rest-client.ts';
+import type { RestClient } from '../../rest-client/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { countStatuses, post } from './http-client.ts';
 

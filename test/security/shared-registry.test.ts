@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RestClient } from '../../cli/rest-client.ts';
+import { RestClient } from '../../rest-client/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ADMIN_URL = process.env.IOTCLOUD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

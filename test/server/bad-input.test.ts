@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:https';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import type { RestClient } from '../../cli/rest-client.ts';
+import type { RestClient } from '../../rest-client/index.ts';
 
 type ErrorJson = { error: { name: string; field?: string; message: string } };
 

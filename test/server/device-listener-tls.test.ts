@@ -14,7 +14,7 @@ import { deviceListenerTlsOptions } from '../../server/bus/device-listener-tls.t
 import { commonNameOf, peerIdentity, type PeerIdentity } from '../../server/bus/peer-identity.ts';
 import { certificateAuthorityFromPem } from '../../certs/ca.ts';
 import { createRoot } from '../../certs/root.ts';
-import { deviceTlsContext } from '../../simulators/transports/connection.ts';
+import { deviceTlsContext } from '../../device-link/index.ts';
 
 const der = (pem: string) => new X509Certificate(pem).raw;
 

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnUp, type UpProcess } from '../../cli/up-process.ts';
-import { RestClient, type DeviceRegistration } from '../../cli/rest-client.ts';
+import { spawnUp, type UpProcess } from '../../testkit/up-process.ts';
+import { RestClient, type DeviceRegistration } from '../../rest-client/index.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { connectAsDevice } from '../helpers/server.ts';
 

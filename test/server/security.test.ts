@@ -5,7 +5,7 @@ import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEphemeralCertificateAuthority, loadOrCreateCertificateAuthority } from '../../certs/index.ts';
 import { closed, connectAsDevice, startTestServer, type TestServer } from '../helpers/server.ts';
-import type { RestClient, DeviceRegistration } from '../../cli/rest-client.ts';
+import type { RestClient, DeviceRegistration } from '../../rest-client/index.ts';
 
 describe('device identity and permissions on the embedded broker', () => {
   let t: TestServer;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEphemeralCertificateAuthority, type CertificateAuthority } from '../../certs/index.ts';
-import { checkServerNameOnLeafOnly, deviceTlsContext, type Credentials } from '../../simulators/transports/connection.ts';
+import { checkServerNameOnLeafOnly, deviceTlsContext, type Credentials } from '../../device-link/index.ts';
 
 let ca: CertificateAuthority;
 let server: tls.Server;

@@ -9,9 +9,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEphemeralCertificateAuthority, type CertificateAuthority, type IssuedCertificate } from '../../certs/index.ts';
 import { errorCodes, serverSubscription } from '../../firmware-protocol/index.ts';
-import { runSingleDevice } from '../../simulators/cli.ts';
+import { runSingleDevice } from '../../simulators/single.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/device.ts';
-import type { Credentials } from '../../simulators/transports/connection.ts';
+import type { Credentials } from '../../device-link/index.ts';
 import { startTestBroker, type TestBroker } from './aedes-broker.ts';
 import { AnswerInbox, decoded, nextCid, uniqueDeviceId } from './helpers.ts';
 

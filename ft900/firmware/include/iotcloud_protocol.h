@@ -49,6 +49,39 @@
 
 #define IOT_COMMAND_COUNT 11
 
+/* ---- request fields: every field is required, no other is allowed (besides cid) ---- */
+/* the kinds of field, one check each: X(enum, name) */
+#define IOT_FIELD_KIND_LIST(X) \
+  X(IOT_FIELD_GPIO_NUMBER, "gpio_number") \
+  X(IOT_FIELD_GPIO_LEVEL, "gpio_level") \
+  X(IOT_FIELD_EPOCH_SECONDS, "epoch_seconds") \
+  X(IOT_FIELD_UART_DATA, "uart_data")
+
+/* X(command enum, index, field name, kind enum), in schema order: the order JSON Schema
+ * reports a missing or a wrong field in */
+#define IOT_REQUEST_FIELD_LIST(X) \
+  X(IOT_CMD_GET_GPIO, 0, "number", IOT_FIELD_GPIO_NUMBER) \
+  X(IOT_CMD_SET_GPIO, 0, "number", IOT_FIELD_GPIO_NUMBER) \
+  X(IOT_CMD_SET_GPIO, 1, "value", IOT_FIELD_GPIO_LEVEL) \
+  X(IOT_CMD_SET_RTC, 0, "value", IOT_FIELD_EPOCH_SECONDS) \
+  X(IOT_CMD_WRITE_UART, 0, "data", IOT_FIELD_UART_DATA)
+
+/* X(command enum, number of request fields) */
+#define IOT_REQUEST_FIELD_COUNT_LIST(X) \
+  X(IOT_CMD_GET_GPIO, 1) \
+  X(IOT_CMD_SET_GPIO, 2) \
+  X(IOT_CMD_GET_RTC, 0) \
+  X(IOT_CMD_SET_RTC, 1) \
+  X(IOT_CMD_GET_MAC, 0) \
+  X(IOT_CMD_GET_IP, 0) \
+  X(IOT_CMD_GET_SUBNET, 0) \
+  X(IOT_CMD_GET_GATEWAY, 0) \
+  X(IOT_CMD_GET_STATUS, 0) \
+  X(IOT_CMD_RESET_DEVICE, 0) \
+  X(IOT_CMD_WRITE_UART, 1)
+
+#define IOT_MAX_REQUEST_FIELDS 2
+
 /* ---- error codes: X(enum, code, name) ---- */
 #define IOT_ERROR_LIST(X) \
   X(IOT_ERR_UNKNOWN_COMMAND, 1, "UNKNOWN_COMMAND") \

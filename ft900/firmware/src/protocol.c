@@ -60,14 +60,18 @@ int iot_valid_device_id(const char *id) {
 /* ---------------------------------------------------------------------------------------------
  * Command table */
 
-typedef enum { F_GPIO_NUMBER, F_GPIO_LEVEL, F_EPOCH, F_UART_DATA } field_kind_t;
+/* The kinds of request field (generated from firmware-protocol/): check_fields has one check each
+ * (-Wswitch -Werror stops the build when a new kind has none). */
+#define IOT_X_FIELD_KIND(id, name) id,
+typedef enum { IOT_FIELD_KIND_LIST(IOT_X_FIELD_KIND) } field_kind_t;
+#undef IOT_X_FIELD_KIND
 
 typedef struct {
   const char *name;
   field_kind_t kind;
 } field_spec_t;
 
-#define MAX_FIELDS 2
+#define MAX_FIELDS IOT_MAX_REQUEST_FIELDS
 
 /* Validated request parameters. */
 typedef struct {
@@ -271,20 +275,27 @@ static int handle_write_uart(const iot_hal_t *hal, const params_t *p, json_write
   return 0;
 }
 
-/* Request fields in schema order (the order JSON Schema reports missing and wrong fields in). */
+/* Request fields in schema order (the order JSON Schema reports missing and wrong fields in),
+ * generated from firmware-protocol/ into iotcloud_protocol.h; the handlers are this file's. */
+#define IOT_X_FIELD(cmd, index, field_name, field_kind) [cmd].fields[index] = {field_name, field_kind},
+#define IOT_X_FIELD_COUNT(cmd, count) [cmd].field_count = count,
 static const command_spec_t commands[IOT_CMD__COUNT] = {
-  [IOT_CMD_GET_GPIO] = {{{"number", F_GPIO_NUMBER}}, 1, handle_get_gpio},
-  [IOT_CMD_SET_GPIO] = {{{"number", F_GPIO_NUMBER}, {"value", F_GPIO_LEVEL}}, 2, handle_set_gpio},
-  [IOT_CMD_GET_RTC] = {{{NULL, F_EPOCH}}, 0, handle_get_rtc},
-  [IOT_CMD_SET_RTC] = {{{"value", F_EPOCH}}, 1, handle_set_rtc},
-  [IOT_CMD_GET_MAC] = {{{NULL, F_EPOCH}}, 0, handle_get_mac},
-  [IOT_CMD_GET_IP] = {{{NULL, F_EPOCH}}, 0, handle_get_ip},
-  [IOT_CMD_GET_SUBNET] = {{{NULL, F_EPOCH}}, 0, handle_get_subnet},
-  [IOT_CMD_GET_GATEWAY] = {{{NULL, F_EPOCH}}, 0, handle_get_gateway},
-  [IOT_CMD_GET_STATUS] = {{{NULL, F_EPOCH}}, 0, handle_get_status},
-  [IOT_CMD_RESET_DEVICE] = {{{NULL, F_EPOCH}}, 0, handle_reset_device},
-  [IOT_CMD_WRITE_UART] = {{{"data", F_UART_DATA}}, 1, handle_write_uart},
+  IOT_REQUEST_FIELD_LIST(IOT_X_FIELD)
+  IOT_REQUEST_FIELD_COUNT_LIST(IOT_X_FIELD_COUNT)
+  [IOT_CMD_GET_GPIO].handler = handle_get_gpio,
+  [IOT_CMD_SET_GPIO].handler = handle_set_gpio,
+  [IOT_CMD_GET_RTC].handler = handle_get_rtc,
+  [IOT_CMD_SET_RTC].handler = handle_set_rtc,
+  [IOT_CMD_GET_MAC].handler = handle_get_mac,
+  [IOT_CMD_GET_IP].handler = handle_get_ip,
+  [IOT_CMD_GET_SUBNET].handler = handle_get_subnet,
+  [IOT_CMD_GET_GATEWAY].handler = handle_get_gateway,
+  [IOT_CMD_GET_STATUS].handler = handle_get_status,
+  [IOT_CMD_RESET_DEVICE].handler = handle_reset_device,
+  [IOT_CMD_WRITE_UART].handler = handle_write_uart,
 };
+#undef IOT_X_FIELD
+#undef IOT_X_FIELD_COUNT
 
 /* ---------------------------------------------------------------------------------------------
  * Reading the request body */
@@ -464,21 +475,21 @@ static int check_fields(const command_spec_t *spec, request_t *req, params_t *p,
     int64_t v;
     size_t n;
     switch (spec->fields[i].kind) {
-    case F_GPIO_NUMBER:
+    case IOT_FIELD_GPIO_NUMBER:
       if (!int_in_range(t, IOT_GPIO_MIN, IOT_GPIO_MAX, &v))
         return fail_field(f, name, " must be an integer 0..66"), -1;
       p->number = (uint32_t)v;
       break;
-    case F_GPIO_LEVEL:
+    case IOT_FIELD_GPIO_LEVEL:
       if (!int_in_range(t, 0, 1, &v)) return fail_field(f, name, " must be 0 or 1"), -1;
       p->value = (uint32_t)v;
       break;
-    case F_EPOCH:
+    case IOT_FIELD_EPOCH_SECONDS:
       if (!int_in_range(t, 0, (int64_t)IOT_RTC_MAX, &v))
         return fail_field(f, name, " must be an integer 0..4294967295"), -1;
       p->value = (uint32_t)v;
       break;
-    case F_UART_DATA:
+    case IOT_FIELD_UART_DATA:
       n = t->type == JSON_STRING ? json_string_decode(t->ptr, t->len, req->data, sizeof req->data) : 0;
       if (n < 1 || n > IOT_UART_MAX_BYTES) return fail_field(f, name, " must be a string of 1..256 UTF-8 bytes"), -1;
       p->data = req->data;

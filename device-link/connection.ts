@@ -4,51 +4,9 @@
  * subscribe before reporting "up", reconnect with exponential backoff and jitter after a loss,
  * drop abruptly as a power cut would, and shut down cleanly.
  */
-import { isIP } from 'node:net';
-import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
-import type { Transport } from '../../firmware-protocol/index.ts';
-
-/** PEM texts from device registration: the platform root CA, the device certificate and key. */
-export interface Credentials {
-  caPem: string;
-  certPem: string;
-  keyPem: string;
-}
-
-const tlsContexts = new WeakMap<Credentials, SecureContext>();
-
-/**
- * The device's TLS identity (trusted CA, certificate, key) as one SecureContext, built on first
- * use and shared by every connection the device makes. Building one costs about 1 ms of CPU
- * (PEM parsing, key checks) and ~20 KB; per reconnection, on a fleet of thousands, that adds up.
- * A fleet calls this ahead of its ramp so the ramp spends its CPU on handshakes. The certificate
- * is the leaf alone, not an explicit chain (certs/chain.ts): that would save ~30 us per handshake
- * but costs ~8 KB a device, a second parsed copy of the root in every context.
- */
-export function deviceTlsContext(credentials: Credentials): SecureContext {
-  let context = tlsContexts.get(credentials);
-  if (!context) {
-    context = createSecureContext({ ca: credentials.caPem, cert: credentials.certPem, key: credentials.keyPem });
-    tlsContexts.set(credentials, context);
-  }
-  return context;
-}
-
-/**
- * Node's TLS client fetches the server certificate *with its issuer chain* once per handshake,
- * only to check the host name — which needs the leaf alone. OpenSSL has verified the chain
- * already (rejectUnauthorized). Building the chain costs ~0.3 ms of a ~2 ms connect; this makes
- * that one call return the leaf. Call it right after tls.connect, before the handshake can finish.
- */
-export function checkServerNameOnLeafOnly(socket: TLSSocket): void {
-  const original = socket.getPeerCertificate;
-  socket.getPeerCertificate = function leafOnly(this: TLSSocket) {
-    return original.call(this, false);
-  } as TLSSocket['getPeerCertificate'];
-  socket.once('secureConnect', () => {
-    socket.getPeerCertificate = original; // later callers get what they ask for
-  });
-}
+import type { Transport } from '../firmware-protocol/index.ts';
+import { Backoff, defaultBackoff, type BackoffOptions } from './backoff.ts';
+import type { Credentials } from './credentials.ts';
 
 /** What every transport is given. */
 export interface TransportOptions {
@@ -68,7 +26,7 @@ export interface SessionHandlers {
 }
 
 /** One live broker connection, as made by a thin transport. */
-export interface Session {
+export interface BrokerSession {
   /** Start receiving requests (subscribe / consume); resolves once they can arrive. */
   listen(): Promise<void>;
   /** Publish one answer; resolves when the broker has it (QoS 1 / publisher confirm). */
@@ -82,7 +40,7 @@ export interface Session {
 export interface TransportBinding {
   /** Topic syntax on this transport: MQTT `a/b` or AMQP routing keys `a.b`. */
   topicStyle: Transport;
-  open(handlers: SessionHandlers): Promise<Session>;
+  open(handlers: SessionHandlers): Promise<BrokerSession>;
 }
 
 /** The shape the device sees, whatever the transport. */
@@ -111,40 +69,9 @@ export interface ConnectionEvents {
   retry(error: Error, retryInMs: number): void;
 }
 
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
-  factor: number;
-}
-
-export const defaultBackoff: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2 };
-
-/**
- * Exponential backoff with "equal jitter": half the step is fixed, half random, so a fleet
- * that lost its broker at once does not come back in lockstep, yet no retry is immediate.
- */
-export class Backoff {
-  private attempt = 0;
-
-  constructor(
-    private readonly options: BackoffOptions = defaultBackoff,
-    private readonly random: () => number = Math.random,
-  ) {}
-
-  next(): number {
-    const step = Math.min(this.options.maxMs, this.options.initialMs * this.options.factor ** this.attempt);
-    this.attempt++;
-    return step / 2 + (step / 2) * this.random();
-  }
-
-  reset(): void {
-    this.attempt = 0;
-  }
-}
-
 export class ReconnectingConnection implements DeviceConnection {
   readonly topicStyle: Transport;
-  private session: Session | undefined;
+  private session: BrokerSession | undefined;
   /** Whether `up` was reported for the current session (so `down` pairs with it). */
   private reportedUp = false;
   /** Bumped whenever earlier attempts must be abandoned (disconnect, close). */
@@ -213,7 +140,7 @@ export class ReconnectingConnection implements DeviceConnection {
   }
 
   /** Forget the current session (reporting `down` if it was up) and hand it back to be ended. */
-  private release(error?: Error): Session | undefined {
+  private release(error?: Error): BrokerSession | undefined {
     const session = this.session;
     const wasUp = this.reportedUp;
     this.session = undefined;
@@ -224,7 +151,7 @@ export class ReconnectingConnection implements DeviceConnection {
 
   /** One attempt: open, then listen; only then is the device "up". */
   private async attempt(generation: number): Promise<void> {
-    const mine: { session?: Session } = {}; // set once the opened session is ours
+    const mine: { session?: BrokerSession } = {}; // set once the opened session is ours
     let early: [string, Buffer][] | undefined = [];
     let lostEarly: { error?: Error } | undefined;
     // Methods, not arrows: tsx names every closure assigned to a name (esbuild keepNames), giving
@@ -285,35 +212,6 @@ export class ReconnectingConnection implements DeviceConnection {
       });
     }, delayMs);
   }
-}
-
-/**
- * Check the URL scheme against the credentials: TLS schemes need the device's credentials, and
- * plain-text ones must be asked for. Returns the parsed URL and whether it is TLS.
- */
-export function checkUrl(options: TransportOptions, schemes: { tls: string; plain: string }): { url: URL; tls: boolean } {
-  let url: URL;
-  try {
-    url = new URL(options.url);
-  } catch {
-    throw new Error(`invalid broker URL ${JSON.stringify(options.url)}`);
-  }
-  const scheme = url.protocol.replace(/:$/, '');
-  if (scheme === schemes.tls) {
-    if (!options.credentials) throw new Error(`${scheme}:// needs the device credentials (caPem, certPem, keyPem)`);
-    return { url, tls: true };
-  }
-  if (scheme === schemes.plain) {
-    if (!options.allowPlaintext) throw new Error(`${scheme}:// is not encrypted; pass allowPlaintext: true to use it (tests only), or use ${schemes.tls}://`);
-    return { url, tls: false };
-  }
-  throw new Error(`unsupported URL scheme ${scheme}:// for this transport; use ${schemes.tls}:// (or ${schemes.plain}:// with allowPlaintext)`);
-}
-
-/** SNI for a TLS connection: a host name only (RFC 6066 forbids IP addresses there). */
-export function serverName(url: URL): { servername?: string } {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return isIP(host) === 0 ? { servername: host } : {};
 }
 
 async function withinTime<T>(work: Promise<T>, ms: number, what: string): Promise<T> {

@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { rabbitmqctlControl } from '../../broker/control.ts';
-import { nodeAddress, serviceUsername, startBrokerNode, stopBrokerNode, type BrokerNode, type BrokerNodeOptions } from '../../broker/node.ts';
-import { createEphemeralCertificateAuthority, type CertificateAuthority } from '../../certs/index.ts';
-import { registerBrokerAuthRoutes } from '../../server/api/broker-auth-routes.ts';
-import type { DeviceBus } from '../../server/bus/device-bus.ts';
-import { startRabbitmqBus, type BrokerControl } from '../../server/bus/rabbitmq.ts';
-import { openPgliteStore, type SqlRegistryStore } from '../../server/registry/index.ts';
-import type { Credentials } from '../../simulators/transports/connection.ts';
+import { rabbitmqctlControl } from '../broker/control.ts';
+import { nodeAddress, serviceUsername, startBrokerNode, stopBrokerNode, type BrokerNode, type BrokerNodeOptions } from '../broker/node.ts';
+import { createEphemeralCertificateAuthority, type CertificateAuthority } from '../certs/index.ts';
+import { registerBrokerAuthRoutes } from '../server/api/broker-auth-routes.ts';
+import type { DeviceBus } from '../server/bus/device-bus.ts';
+import { startRabbitmqBus, type BrokerControl } from '../server/bus/rabbitmq.ts';
+import { openPgliteStore, type SqlRegistryStore } from '../server/registry/index.ts';
+import type { Credentials } from '../device-link/index.ts';
 
 export interface RabbitmqPlatform {
   ca: CertificateAuthority;

@@ -1,15 +1,24 @@
 /**
- * A small client for the iotcloud REST API over HTTPS with the platform CA (or plain HTTP on
- * loopback). Used by the CLI's client subcommands and by `iotcloud demo`.
+ * The one client for the iotcloud REST API, over HTTPS with the platform CA (or plain HTTP on
+ * loopback): the CLI's client subcommands, `iotcloud demo`, the fleet's provisioning and the
+ * harness's REST target all go through it.
+ *
+ * Built on node:http(s) with a keep-alive agent rather than fetch: Node 20's fetch cannot take a
+ * custom CA without the undici package, and a self-hosted server usually has its own root CA.
  */
 import http from 'node:http';
 import https from 'node:https';
+import { isTlsUrl } from '../device-link/index.ts';
+import type { Session } from './session.ts';
 
 export interface RestClientOptions {
+  /** e.g. `https://iot.example.com:8443` (a path prefix is kept). */
   baseUrl: string;
   /** PEM of the CA that signed the server certificate. */
-  caPem?: string;
+  caPem?: string | Buffer;
   token?: string;
+  /** Sockets kept open to the server (load runs with high concurrency want more). Default 64. */
+  maxSockets?: number;
 }
 
 export class RestError extends Error {
@@ -19,18 +28,33 @@ export class RestError extends Error {
   }
 }
 
+/** No answer within `timeoutMs` (the request was abandoned). */
+export class RestTimeoutError extends Error {
+  override name = 'RestTimeoutError';
+}
+
+/** The server answered, but the answer broke off while being read. */
+export class RestAnswerError extends Error {
+  override name = 'RestAnswerError';
+}
+
+export interface RestAnswer {
+  status: number;
+  json: unknown;
+  headers: http.IncomingHttpHeaders;
+}
+
 export class RestClient {
   private readonly agent: http.Agent;
-  private readonly url: URL;
+  /** The base URL, ending in `/` so that request paths keep its prefix. */
+  readonly url: URL;
   token: string | undefined;
 
   constructor(options: RestClientOptions) {
-    this.url = new URL(options.baseUrl);
+    this.url = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
     this.token = options.token;
-    this.agent =
-      this.url.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, maxSockets: 64, ...(options.caPem ? { ca: options.caPem } : {}) })
-        : new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
+    this.agent = isTlsUrl(this.url) ? new https.Agent({ ...agentOptions, ...(options.caPem ? { ca: options.caPem } : {}) }) : new http.Agent(agentOptions);
   }
 
   /** One request; resolves with the parsed JSON body for 2xx, throws RestError otherwise. */
@@ -40,15 +64,23 @@ export class RestClient {
     return json as T;
   }
 
-  /** Like request, but hands back every status instead of throwing. */
-  send(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; headers: http.IncomingHttpHeaders }> {
+  /**
+   * Like request, but hands back every status instead of throwing. Rejects with the socket's
+   * error when the server cannot be reached, RestAnswerError when the answer broke off, and
+   * RestTimeoutError when no answer came within `timeoutMs` (default: none).
+   */
+  send(method: string, path: string, body?: unknown, options: { timeoutMs?: number } = {}): Promise<RestAnswer> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = {};
-    if (payload) headers['content-type'] = 'application/json';
+    const headers: Record<string, string | number> = { accept: 'application/json' };
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = payload.length;
+    }
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const transport = this.url.protocol === 'https:' ? https : http;
+    const transport = isTlsUrl(this.url) ? https : http;
+    const timeout = options.timeoutMs;
     return new Promise((resolve, reject) => {
-      const req = transport.request(new URL(path, this.url), { method, headers, agent: this.agent }, (res) => {
+      const req = transport.request(this.resolve(path), { method, headers, agent: this.agent, ...(timeout === undefined ? {} : { timeout }) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
@@ -57,15 +89,24 @@ export class RestClient {
           try {
             json = text === '' ? undefined : JSON.parse(text);
           } catch {
-            json = text;
+            json = text; // not JSON (a proxy's error page): kept as text for the message
           }
           resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
         });
-        res.on('error', reject);
+        res.on('error', (error) => reject(new RestAnswerError(`reading the answer failed: ${error.message}`)));
+      });
+      req.on('timeout', () => {
+        req.destroy();
+        reject(new RestTimeoutError(`no HTTP answer within ${timeout} ms`));
       });
       req.on('error', reject);
       req.end(payload);
     });
+  }
+
+  /** A path of the API (`/api/v1/...`), below the base URL's prefix. */
+  resolve(path: string): URL {
+    return new URL(path.replace(/^\/+/, ''), this.url);
   }
 
   close(): void {
@@ -76,8 +117,8 @@ export class RestClient {
   signup(username: string, password: string) {
     return this.request<{ username: string }>('POST', '/api/v1/auth/signup', { username, password });
   }
-  async login(username: string, password: string) {
-    const session = await this.request<{ token: string; expiresAt: string }>('POST', '/api/v1/auth/login', { username, password });
+  async login(username: string, password: string): Promise<Session> {
+    const session = await this.request<Session>('POST', '/api/v1/auth/login', { username, password });
     this.token = session.token;
     return session;
   }

@@ -4,33 +4,11 @@
  * finds them: DIR/rootca.pem, DIR/<id>_cert.pem, DIR/<id>_pkey.pem.
  */
 import type { CommandModule } from 'yargs';
-import pino, { type Logger } from 'pino';
-import { UsageError } from '../../cli/usage-error.ts';
-import { credentialFilesIn, loadCredentials, untilStopped, type CredentialFiles } from '../../simulators/index.ts';
-import { startBridge, type Bridge, type BridgeCounters, type BridgeOptions } from './bridge.ts';
-import { BridgeConfigError, DEFAULT_BAUD } from './config.ts';
-
-export interface RunBridgeOptions extends Omit<BridgeOptions, 'credentials' | 'logger'> {
-  credentials?: CredentialFiles;
-  logger?: Logger;
-  /** Stop when aborted (besides SIGINT/SIGTERM). */
-  signal?: AbortSignal;
-  /** Called with the running bridge (its events and counters), e.g. to wait until it is up. */
-  onStarted?: (bridge: Bridge) => void;
-}
-
-/** Run a bridge until SIGINT/SIGTERM or `signal`; resolves with its counters once stopped. */
-export async function runBridge(options: RunBridgeOptions): Promise<BridgeCounters> {
-  const { credentials: files, signal, onStarted, logger = pino({ name: 'iotcloud-bridge' }), ...rest } = options;
-  const credentials = files ? await loadCredentials(files) : undefined;
-  const bridge = startBridge({ ...rest, logger, ...(credentials ? { credentials } : {}) });
-  logger.info({ port: bridge.settings.port, baudRate: bridge.settings.baudRate, deviceId: bridge.settings.deviceId }, 'bridge running; Ctrl-C stops it');
-  onStarted?.(bridge);
-  await untilStopped(signal);
-  const counters = { ...bridge.counters };
-  await bridge.close();
-  return counters;
-}
+import pino from 'pino';
+import { credentialFilesIn, isTlsUrl } from '../../device-link/index.ts';
+import { BridgeConfigError, DEFAULT_BAUD, runBridge } from '../../ft900/bridge/index.ts';
+import { stopSignal } from '../process/signals.ts';
+import { UsageError } from '../usage-error.ts';
 
 interface BridgeArgs {
   port: string;
@@ -64,10 +42,11 @@ export const bridgeCommand: CommandModule<object, BridgeArgs> = {
       'log-level': { choices: ['debug', 'info', 'warn', 'error'], default: 'info', describe: 'debug logs every answer and line error' },
     }) as never,
   handler: async (args) => {
-    const secure = args.url.startsWith('mqtts:');
+    const secure = isTlsUrl(args.url);
     if (!secure && !args.plaintext) throw new UsageError(`${args.url} is not TLS; use mqtts://, or pass --plaintext for a loopback broker`);
     try {
       const counters = await runBridge({
+        signal: stopSignal(),
         port: args.port,
         deviceId: args.device,
         url: args.url,

@@ -3,10 +3,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-export interface SavedSession {
-  server: string;
+/** What `POST /api/v1/auth/login` answers. */
+export interface Session {
   token: string;
   expiresAt: string;
+}
+
+/** A session as `iotcloud login` saves it: with the server it belongs to. */
+export interface SavedSession extends Session {
+  server: string;
 }
 
 export function sessionPath(): string {
@@ -26,4 +31,9 @@ export async function loadSession(): Promise<SavedSession | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The bearer token to use: the flag, else IOTCLOUD_TOKEN, else the one `iotcloud login` saved. */
+export async function savedToken(flag?: string): Promise<string | undefined> {
+  return flag ?? process.env.IOTCLOUD_TOKEN ?? (await loadSession())?.token;
 }

@@ -16,7 +16,9 @@ import type { Socket } from 'node:net';
 import rhea from 'rhea';
 import type { Connection, ConnectionOptions, Delivery, EventContext, Message, Sender } from 'rhea';
 import { AMQP_EXCHANGE, amqpDeviceQueue, deviceSubscription } from '../../firmware-protocol/index.ts';
-import { checkUrl, deviceTlsContext, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
+import { type BrokerSession, type SessionHandlers, type TransportBinding, type TransportOptions } from '../connection.ts';
+import { deviceTlsContext } from '../tls.ts';
+import { checkUrl, serverName } from '../url.ts';
 
 export interface Amqp10TransportOptions extends TransportOptions {
   /**
@@ -68,7 +70,7 @@ export function amqp10Transport(options: Amqp10TransportOptions): TransportBindi
   };
 }
 
-function openSession(options: Amqp10TransportOptions, connectionOptions: ConnectionOptions, where: string, handlers: SessionHandlers): Promise<Session> {
+function openSession(options: Amqp10TransportOptions, connectionOptions: ConnectionOptions, where: string, handlers: SessionHandlers): Promise<BrokerSession> {
   return new Promise((resolve, reject) => {
     const container = rhea.create_container({ id: options.deviceId });
     // rhea re-emits unhandled link and connection errors on the container; an 'error' nobody

@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { loadOrCreateCertificateAuthority, loadOrCreateServerCertificate } from '../certs/index.ts';
-import { defaultConfig } from '../server/config.ts';
-import { brokerStatus, defaultBrokerPorts, defaultStateDir, startBrokerNode, stopBrokerNode } from './node.ts';
+import { loadOrCreateCertificateAuthority, loadOrCreateServerCertificate } from '../../certs/index.ts';
+import { defaultConfig } from '../../server/config.ts';
+import { brokerStatus, defaultBrokerPorts, defaultStateDir, startBrokerNode, stopBrokerNode } from '../../broker/node.ts';
 
 const brokerAuthPath = '/api/v1/broker-auth';
 

@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { autoDetect } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
-import type { Bridge, BridgeEvents } from '../../ft900/bridge/index.ts';
+import type { Bridge, BridgeEvents } from '../ft900/bridge/index.ts';
 
-export const firmwareDir = fileURLToPath(new URL('../../ft900/firmware/', import.meta.url));
+export const firmwareDir = fileURLToPath(new URL('../ft900/firmware/', import.meta.url));
 export const hostBinary = join(firmwareDir, 'build', 'ft900-host');
 
 /** Build ft900-host (make is a no-op when it is up to date). */

@@ -9,7 +9,9 @@
 import type { Duplex } from 'node:stream';
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { AMQP_EXCHANGE, amqpDeviceQueue, deviceSubscription } from '../../firmware-protocol/index.ts';
-import { checkUrl, deviceTlsContext, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
+import { type BrokerSession, type SessionHandlers, type TransportBinding, type TransportOptions } from '../connection.ts';
+import { deviceTlsContext } from '../tls.ts';
+import { checkUrl, serverName } from '../url.ts';
 
 export interface Amqp091TransportOptions extends TransportOptions {
   /** How the device queue is declared when it does not exist yet. Default: durable, so
@@ -36,7 +38,7 @@ export function amqp091Transport(options: Amqp091TransportOptions): TransportBin
   };
 }
 
-async function openSession(options: Amqp091TransportOptions, socketOptions: object, handlers: SessionHandlers): Promise<Session> {
+async function openSession(options: Amqp091TransportOptions, socketOptions: object, handlers: SessionHandlers): Promise<BrokerSession> {
   const queue = amqpDeviceQueue(options.deviceId);
   const model = await amqp.connect(options.url, socketOptions);
   let ending = false;

@@ -17,7 +17,7 @@ export interface UpProcess {
   /** With `--service-port`: the service.json the harness logs in with. */
   serviceCredentialsPath?: string;
   child: ChildProcess;
-  /** The server's own process: the banner's pid (`child` may be the first run, cli/runtime.ts). */
+  /** The server's own process: the banner's pid (`child` may be the first run, cli/process/runtime.ts). */
   serverPid: number;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
@@ -33,7 +33,7 @@ export async function spawnUp(args: string[], options: { timeoutMs?: number; env
   const exited = once(child, 'exit');
 
   const banner = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`iotcloud up did not start within ${options.timeoutMs ?? 30_000} ms:\n${output}`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => reject(new Error(`iotcloud up did not start within ${options.timeoutMs ?? 90_000} ms:\n${output}`)), options.timeoutMs ?? 90_000);
     const check = () => {
       if (/Press Ctrl\+C to stop/.test(output)) {
         clearTimeout(timer);

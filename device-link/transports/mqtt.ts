@@ -6,7 +6,9 @@
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { deviceSubscription } from '../../firmware-protocol/index.ts';
-import { checkServerNameOnLeafOnly, checkUrl, deviceTlsContext, serverName, type Session, type SessionHandlers, type TransportBinding, type TransportOptions } from './connection.ts';
+import { type BrokerSession, type SessionHandlers, type TransportBinding, type TransportOptions } from '../connection.ts';
+import { checkServerNameOnLeafOnly, deviceTlsContext } from '../tls.ts';
+import { checkUrl, hostOf, serverName } from '../url.ts';
 
 export interface MqttTransportOptions extends TransportOptions {
   /** MQTT clean session. True (default): requests sent while the device is away are lost, as
@@ -56,14 +58,14 @@ export function mqttTransport(options: MqttTransportOptions): TransportBinding {
 function brokerAddress(url: URL, tls: boolean): Pick<IClientOptions, 'protocol' | 'host' | 'port' | 'username' | 'password'> {
   return {
     protocol: tls ? 'mqtts' : 'mqtt',
-    host: url.hostname.replace(/^\[|\]$/g, ''),
+    host: hostOf(url),
     port: url.port ? Number(url.port) : tls ? 8883 : 1883,
     ...(url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : {}),
   };
 }
 
 /** `url` only names the broker in error messages: `clientOptions` says where to connect. */
-function openSession(url: string, clientOptions: IClientOptions & { secureContext?: SecureContext }, deviceId: string, handlers: SessionHandlers): Promise<Session> {
+function openSession(url: string, clientOptions: IClientOptions & { secureContext?: SecureContext }, deviceId: string, handlers: SessionHandlers): Promise<BrokerSession> {
   return new Promise((resolve, reject) => {
     const client = connect({ ...clientOptions });
     if (clientOptions.secureContext) checkServerNameOnLeafOnly(client.stream as TLSSocket);

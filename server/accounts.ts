@@ -47,10 +47,14 @@ export class Accounts {
 
   /** A token and its expiry, or undefined when the username or password is wrong. */
   async login(username: string, password: string): Promise<{ token: string; expiresAt: Date } | undefined> {
-    const user = await this.store.findUserByUsername(username);
-    const stored = user?.passwordHash ?? (await this.dummyHash);
-    const valid = await this.costly.run(() => verifyPassword(password, stored));
-    if (!user || !valid) return undefined;
+    // The user lookup runs inside the bound too: a refused login must cost no query (PGlite
+    // runs on the event loop; 200 parallel lookups stalled commands for seconds).
+    const dummy = await this.dummyHash;
+    const user = await this.costly.run(async () => {
+      const found = await this.store.findUserByUsername(username);
+      return (await verifyPassword(password, found?.passwordHash ?? dummy)) ? found : undefined;
+    });
+    if (!user) return undefined;
     const token = newToken();
     const expiresAt = new Date(this.now().getTime() + this.options.tokenTtlMs);
     await this.store.createSession(user.id, hashToken(token), expiresAt);

@@ -70,8 +70,8 @@ async function main(): Promise<void> {
 /** A project-owned RabbitMQ node for the run, asking the server (on `apiPort`) who may connect. */
 async function startBrokerFor(dataDir: string, apiPort: number): Promise<{ stateDir: string; pid: number; stop(): Promise<void> }> {
   const stateDir = join(dataDir, 'rabbitmq');
-  const [amqpPort, amqpsPort, mqttsPort, distPort] = await freePorts(4);
-  const args = ['broker', 'start', '--state-dir', stateDir, '--data-dir', dataDir, '--amqp-port', String(amqpPort), '--amqps-port', String(amqpsPort), '--mqtts-port', String(mqttsPort), '--dist-port', String(distPort), '--auth-url', `https://127.0.0.1:${apiPort}/api/v1/broker-auth`];
+  const [amqpsPort, mqttsPort, distPort] = await freePorts(3);
+  const args = ['broker', 'start', '--state-dir', stateDir, '--data-dir', dataDir, '--amqps-port', String(amqpsPort), '--mqtts-port', String(mqttsPort), '--dist-port', String(distPort), '--auth-url', `https://127.0.0.1:${apiPort}/api/v1/broker-auth`];
   const started = spawn(process.execPath, [IOTCLOUD_BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] }); // its banner is not a figure
   const [code] = (await once(started, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`iotcloud broker start failed (exit ${code})`);

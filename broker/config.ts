@@ -7,6 +7,12 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { hostOf, isTlsUrl } from '../device-link/index.ts';
+import { limits } from '../firmware-protocol/index.ts';
+
+/** Largest message body the node accepts: twice the protocol's largest payload (see the template). */
+export const brokerMaxMessageBytes = 2 * limits.maxPayloadBytes;
+/** How long an MQTT connection may take to complete CONNECT, ms. */
+export const mqttLoginTimeoutMs = 5000;
 
 /** The plugins the iotcloud node runs, and why. */
 export const brokerPlugins = [
@@ -19,7 +25,6 @@ export const brokerPlugins = [
 ] as const;
 
 export interface RenderedConfigInput {
-  amqpPort: number;
   amqpsPort: number;
   mqttsPort: number;
   /** Plain MQTT on loopback for debugging; undefined leaves it off. */
@@ -49,6 +54,8 @@ export async function renderRabbitmqConf(input: RenderedConfigInput): Promise<st
   const values: Record<string, string> = {
     ...Object.fromEntries(Object.entries(input).map(([key, value]) => [key, String(value)])),
     deviceHost: listenerHost(input.deviceHost),
+    maxMessageBytes: String(brokerMaxMessageBytes),
+    mqttLoginTimeoutMs: String(mqttLoginTimeoutMs),
     mqttTcpListener: input.mqttPort === undefined ? 'mqtt.listeners.tcp = none' : `mqtt.listeners.tcp.1 = 127.0.0.1:${input.mqttPort}`,
   };
   const template = await readFile(templatePath, 'utf8');

@@ -3,6 +3,7 @@
  * it as its device bus. Import from here (the CLI wires it to server/bus/rabbitmq.ts).
  */
 export {
+  brokerAuthNodeUser,
   brokerConnection,
   brokerStatus,
   defaultBrokerPorts,

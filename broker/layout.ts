@@ -46,8 +46,8 @@ export function brokerLayout(stateDir: string): BrokerLayout {
   };
 }
 
-export function defaultNodeName(amqpPort: number): string {
-  return `iotcloud-${amqpPort}@localhost`;
+export function defaultNodeName(amqpsPort: number): string {
+  return `iotcloud-${amqpsPort}@localhost`;
 }
 
 /** The environment for rabbitmq-server, rabbitmqctl and rabbitmq-diagnostics aimed at this node. */

@@ -17,7 +17,7 @@ import { ctl, CtlError, lastLines, type NodeAddress } from './ctl.ts';
 import { ensureDir, isAlive, readIfExists, readJson, readPid, writeAtomic } from './files.ts';
 import { brokerEnv, brokerLayout, defaultNodeName, rabbitmqBin, type BrokerLayout } from './layout.ts';
 
-export const defaultBrokerPorts = { amqp: 5682, amqps: 5681, mqtts: 8893 } as const;
+export const defaultBrokerPorts = { amqps: 5681, mqtts: 8893 } as const;
 export const defaultStateDir = 'var/rabbitmq';
 /** Not a valid device id (ids start with a letter or digit): no device certificate can carry it. */
 export const serviceUsername = '_iotcloud-server';
@@ -34,15 +34,13 @@ export interface BrokerTls {
 
 export interface BrokerNodeOptions {
   stateDir?: string;
-  /** Plain AMQP 0-9-1, bound to 127.0.0.1: the iotcloud server's connection. */
-  amqpPort?: number;
-  /** AMQPS (0-9-1 and 1.0) for devices. */
+  /** AMQPS (0-9-1 and 1.0) for devices and the iotcloud server; there is no plain AMQP listener. */
   amqpsPort?: number;
   /** MQTTS for devices. */
   mqttsPort?: number;
   /** Plain MQTT on 127.0.0.1 (debugging only); off unless set. */
   mqttPort?: number;
-  /** Erlang distribution port (rabbitmqctl reaches the node there); default amqpPort + 20000. */
+  /** Erlang distribution port (rabbitmqctl reaches the node there); default amqpsPort + 20000. */
   distPort?: number;
   /** Bind address of the device listeners; default 127.0.0.1, 0.0.0.0 to serve a network. */
   deviceHost?: string;
@@ -67,7 +65,6 @@ export interface BrokerNodeState {
   nodeName: string;
   distPort: number;
   pid: number;
-  amqpPort: number;
   amqpsPort: number;
   mqttsPort: number;
   mqttPort?: number;
@@ -79,12 +76,21 @@ export interface BrokerNodeState {
 export interface ServiceCredentials {
   username: string;
   password: string;
+  /**
+   * What the node proves itself with to the server's broker-auth endpoints: HTTP Basic
+   * `node:<secret>` (RabbitMQ 3.10's HTTP backend cannot send a client certificate or a header,
+   * but its HTTP client sends the user info of the URL as Basic authentication).
+   */
+  authSecret: string;
 }
+
+/** The user name of the node's Basic authentication at the broker-auth endpoints (the secret is the password). */
+export const brokerAuthNodeUser = 'node';
+
 
 export interface BrokerNode extends BrokerNodeState {
   stateDir: string;
-  /** For the iotcloud server: plain AMQP on loopback, no credentials in it. */
-  amqpUrl: string;
+  /** Devices and the iotcloud server (by its service client certificate). */
   amqpsUrl: string;
   mqttsUrl: string;
   credentials: ServiceCredentials;
@@ -97,12 +103,11 @@ export async function startBrokerNode(options: BrokerNodeOptions): Promise<Broke
   const log = options.log ?? (() => undefined);
   await ensureRabbitmqInstalled(options.install ?? true, log);
   const layout = brokerLayout(options.stateDir ?? defaultStateDir);
-  const amqpPort = options.amqpPort ?? defaultBrokerPorts.amqp;
+  const amqpsPort = options.amqpsPort ?? defaultBrokerPorts.amqps;
   const state: Omit<BrokerNodeState, 'pid' | 'startedAt'> = {
-    nodeName: options.nodeName ?? defaultNodeName(amqpPort),
-    distPort: options.distPort ?? amqpPort + 20000,
-    amqpPort,
-    amqpsPort: options.amqpsPort ?? defaultBrokerPorts.amqps,
+    nodeName: options.nodeName ?? defaultNodeName(amqpsPort),
+    distPort: options.distPort ?? amqpsPort + 20000,
+    amqpsPort,
     mqttsPort: options.mqttsPort ?? defaultBrokerPorts.mqtts,
     ...(options.mqttPort === undefined ? {} : { mqttPort: options.mqttPort }),
     deviceHost: options.deviceHost ?? '127.0.0.1',
@@ -210,7 +215,18 @@ export async function readServiceCredentials(stateDir = defaultStateDir): Promis
   const layout = brokerLayout(stateDir);
   const credentials = await readJson<ServiceCredentials>(layout.credentialsFile);
   if (!credentials) throw new Error(`no broker credentials in ${layout.credentialsFile}: start the node with \`iotcloud broker start\` first`);
+  if (!credentials.authSecret) {
+    throw new Error(`${layout.credentialsFile} has no node secret (the node was started by an older iotcloud): restart it with \`iotcloud broker stop\` then \`iotcloud broker start\``);
+  }
   return credentials;
+}
+
+/**
+ * The service credentials and node secret of `stateDir`, made now when missing (start does the
+ * same): for a server that must serve the broker-auth endpoints before the node's first start.
+ */
+export async function prepareServiceCredentials(stateDir = defaultStateDir): Promise<ServiceCredentials> {
+  return loadOrCreateCredentials(brokerLayout(stateDir));
 }
 
 /** How rabbitmqctl reaches the node recorded in `stateDir`; undefined when none was started there. */
@@ -232,7 +248,6 @@ function describe(layout: BrokerLayout, state: BrokerNodeState, credentials: Ser
   return {
     ...state,
     stateDir: layout.stateDir,
-    amqpUrl: `amqp://127.0.0.1:${state.amqpPort}`,
     amqpsUrl: `amqps://${host}:${state.amqpsPort}`,
     mqttsUrl: `mqtts://${host}:${state.mqttsPort}`,
     credentials,
@@ -262,10 +277,15 @@ async function prepareStateDir(layout: BrokerLayout): Promise<void> {
 }
 
 async function loadOrCreateCredentials(layout: BrokerLayout): Promise<ServiceCredentials> {
-  const existing = await readJson<ServiceCredentials>(layout.credentialsFile);
-  if (existing) return existing;
-  // The node creates this user from rabbitmq.conf on its first boot only: keep it stable.
-  const credentials = { username: serviceUsername, password: randomBytes(24).toString('base64url') };
+  const existing = await readJson<Partial<ServiceCredentials>>(layout.credentialsFile);
+  if (existing?.username && existing.password && existing.authSecret) return existing as ServiceCredentials;
+  // The node creates this user from rabbitmq.conf on its first boot only: keep it stable (a
+  // state folder from before the auth secret keeps its password and gains a secret).
+  const credentials = {
+    username: existing?.username ?? serviceUsername,
+    password: existing?.password ?? randomBytes(24).toString('base64url'),
+    authSecret: randomBytes(24).toString('hex'),
+  };
   await ensureDir(layout.stateDir);
   await writeAtomic(layout.credentialsFile, `${JSON.stringify(credentials)}\n`, 0o600);
   return credentials;
@@ -289,7 +309,6 @@ async function writeNodeFiles(
   await writeAtomic(certFile, options.tls.certPem, 0o644);
   await writeAtomic(keyFile, options.tls.keyPem, 0o600);
   const conf = await renderRabbitmqConf({
-    amqpPort: state.amqpPort,
     amqpsPort: state.amqpsPort,
     mqttsPort: state.mqttsPort,
     mqttPort: state.mqttPort,
@@ -299,7 +318,7 @@ async function writeNodeFiles(
     keyFile,
     serviceUser: credentials.username,
     servicePassword: credentials.password,
-    authUrl: state.authUrl,
+    authUrl: withUserInfo(state.authUrl, brokerAuthNodeUser, credentials.authSecret),
     authCacheTtlMs: options.authCacheTtlMs ?? 10_000,
     logLevel: options.logLevel ?? 'warning',
   });
@@ -309,10 +328,17 @@ async function writeNodeFiles(
   await writeAtomic(layout.envFile, '# iotcloud: settings come from the environment of `iotcloud broker start`\n', 0o644);
 }
 
+/** `https://node:secret@host/...`: how the node's HTTP client is told to send Basic authentication. */
+function withUserInfo(url: string, user: string, secret: string): string {
+  const parsed = new URL(url);
+  parsed.username = user;
+  parsed.password = secret;
+  return parsed.href.replace(/\/+$/, '');
+}
+
 /** RabbitMQ fails late and vaguely on a busy port; say which one up front. */
 async function assertPortsFree(state: Omit<BrokerNodeState, 'pid' | 'startedAt'>): Promise<void> {
   const ports: [string, string, number | undefined][] = [
-    ['AMQP', '127.0.0.1', state.amqpPort],
     ['AMQPS', state.deviceHost, state.amqpsPort],
     ['MQTTS', state.deviceHost, state.mqttsPort],
     ['MQTT', '127.0.0.1', state.mqttPort],
@@ -414,9 +440,7 @@ async function ensureRabbitmqInstalled(install: boolean, log: (message: string) 
 
 /** What the iotcloud server needs to use the node in `stateDir` as its device bus. */
 export interface BrokerConnection {
-  /** Plain AMQP on loopback for the server. */
-  amqpUrl: string;
-  /** Where devices connect: MQTTS (AMQPS in `amqpsUrl`). */
+  /** Where devices connect: MQTTS (AMQPS in `amqpsUrl`, where the server logs in too). */
   mqttsUrl: string;
   amqpsUrl: string;
   credentials: ServiceCredentials;
@@ -428,5 +452,5 @@ export async function brokerConnection(stateDir = defaultStateDir): Promise<Brok
   const state = await readJson<BrokerNodeState>(layout.stateFile);
   if (!state) throw new Error(`no RabbitMQ node was started from ${layout.stateDir}: run \`iotcloud broker start\` first`);
   const described = describe(layout, state, await readServiceCredentials(stateDir), 0, true);
-  return { amqpUrl: described.amqpUrl, mqttsUrl: described.mqttsUrl, amqpsUrl: described.amqpsUrl, credentials: described.credentials, node: address(layout, state) };
+  return { mqttsUrl: described.mqttsUrl, amqpsUrl: described.amqpsUrl, credentials: described.credentials, node: address(layout, state) };
 }

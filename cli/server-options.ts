@@ -14,6 +14,7 @@ export const serverOptions = {
   'insecure-http': { type: 'boolean', default: false, describe: 'plain HTTP for the API (loopback only)' },
   'command-timeout': { type: 'number', default: defaultConfig.defaultCommandTimeoutMs, describe: 'default device command timeout, ms' },
   'log-level': { type: 'string', default: 'warn', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
+  'legacy-api': { type: 'boolean', default: true, describe: 'the original libpyiotcloud REST API at the root path (/signup, /register_device, /get_gpio, ...); --no-legacy-api turns it off' },
 } as const satisfies Record<string, Options>;
 
 export interface ServerArgs {
@@ -28,6 +29,7 @@ export interface ServerArgs {
   'insecure-http': boolean;
   'command-timeout': number;
   'log-level': string;
+  'legacy-api': boolean;
 }
 
 export function serverConfigFrom(args: ServerArgs): Partial<ServerConfig> {
@@ -40,6 +42,7 @@ export function serverConfigFrom(args: ServerArgs): Partial<ServerConfig> {
     insecureHttp: args['insecure-http'],
     defaultCommandTimeoutMs: args['command-timeout'],
     logLevel: args['log-level'],
+    legacyApi: args['legacy-api'],
     ...(args['database-url'] ? { databaseUrl: args['database-url'] } : {}),
     ...(args['service-port'] === undefined ? {} : { servicePort: args['service-port'] }),
   };

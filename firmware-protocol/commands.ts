@@ -33,6 +33,7 @@ const UartData = Type.String({
   maxLength: limits.uartMaxBytes,
   description: `text to write to the UART, 1..${limits.uartMaxBytes} UTF-8 bytes`,
 });
+const RestartWord = Type.Literal('restart', { description: 'what to do; only `restart` exists' });
 const DeviceStatus = Type.Union([Type.Literal('running'), Type.Literal('restarting')], {
   description: 'device state',
 });
@@ -49,6 +50,7 @@ export const requestFieldKinds: ReadonlyMap<TSchema, string> = new Map<TSchema, 
   [GpioLevel, 'gpio_level'],
   [EpochSeconds, 'epoch_seconds'],
   [UartData, 'uart_data'],
+  [RestartWord, 'restart_word'],
 ]);
 
 export interface CommandSpec<Req extends TObject = TObject, Res extends TObject = TObject> {
@@ -58,6 +60,8 @@ export interface CommandSpec<Req extends TObject = TObject, Res extends TObject 
   request: Req;
   response: Res;
   example: { request: Static<Req>; response: Static<Res> };
+  /** The device restarts after answering (drops its connection, comes back with power-on state). */
+  restarts?: true;
   /** Extra checks JSON Schema cannot express; returns the failing field and why, or undefined. */
   refine?: (request: Static<Req>) => { field: string; message: string } | undefined;
 }
@@ -140,6 +144,7 @@ export const commands = {
     request: Type.Object({}, strict),
     response: Type.Object({ status: DeviceStatus }),
     example: { request: {}, response: { status: 'restarting' } },
+    restarts: true,
   }),
   write_uart: command({
     summary: 'Write text to the UART.',
@@ -152,6 +157,17 @@ export const commands = {
         ? { field: '/data', message: `data is ${utf8Length(request.data)} UTF-8 bytes, the limit is ${limits.uartMaxBytes}` }
         : undefined,
   }),
+  set_status: command({
+    summary: 'Restart the device, the way original libpyiotcloud firmware does it.',
+    behaviour:
+      'The original devices restart on `set_status` with `status` `restart`. Same as reset_device: ' +
+      'answer `restarting` first, then restart: drop the broker connection, reset GPIO, UART and ' +
+      'network state to power-on defaults, and connect again.',
+    request: Type.Object({ status: RestartWord }, strict),
+    response: Type.Object({ status: DeviceStatus }),
+    example: { request: { status: 'restart' }, response: { status: 'restarting' } },
+    restarts: true,
+  }),
 } as const;
 
 export type Commands = typeof commands;
@@ -160,6 +176,9 @@ export type RequestOf<C extends CommandName> = Static<Commands[C]['request']>;
 export type ResponseOf<C extends CommandName> = Static<Commands[C]['response']>;
 
 export const commandNames = Object.keys(commands) as CommandName[];
+
+/** Commands after whose answer the device restarts (reset_device, and set_status of the original devices). */
+export const restartingCommands: readonly CommandName[] = commandNames.filter((name) => (commands[name] as CommandSpec).restarts === true);
 
 export function isCommandName(name: unknown): name is CommandName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(commands, name);

@@ -9,12 +9,26 @@
 import type { CommandName } from './commands.ts';
 import type { ErrorBody } from './commands.ts';
 import type { DeviceResponse } from './codec.ts';
+import type { ProtocolError } from './errors.ts';
 
 export type CommandOutcome =
   | { status: 'ok'; deviceId: string; command: string; cid: string; result: Record<string, unknown>; elapsedMs: number }
   | { status: 'device-error'; deviceId: string; command: string; cid: string; error: ErrorBody; elapsedMs: number }
   | { status: 'timeout'; deviceId: string; command: string; cid: string; timeoutMs: number; elapsedMs: number }
-  | { status: 'unavailable'; deviceId: string; command: string; cid: string; message: string; elapsedMs: number };
+  | { status: 'unavailable'; deviceId: string; command: string; cid: string; message: string; elapsedMs: number }
+  | { status: 'invalid-answer'; deviceId: string; command: string; cid: string; elapsedMs: number; problem: string; answer: AnswerSeen };
+
+/** An answer as it came off the wire, cut to a bounded length, for messages that show what a device sent. */
+export interface AnswerSeen {
+  topic: string;
+  /** The payload as text (invalid UTF-8 replaced), at most ANSWER_SHOWN_CHARS characters. */
+  payload: string;
+  /** The `cid` the answer carried, when it carried a readable one. */
+  cid?: string;
+}
+
+/** How much of an invalid answer is kept and shown: enough to see what was wrong, bounded for logs and REST bodies. */
+export const ANSWER_SHOWN_CHARS = 512;
 
 export interface Clock {
   now(): number;
@@ -84,6 +98,32 @@ export class PendingRequests {
         ? { status: 'ok', ...base, result: response.result as Record<string, unknown> }
         : { status: 'device-error', ...base, error: response.error },
     );
+    return true;
+  }
+
+  /**
+   * An answer that came for a request but failed validation: it settles that request at once as
+   * invalid (the caller learns the device answered wrongly instead of waiting for the deadline).
+   * false when it belongs to no request in flight.
+   */
+  settleInvalid(error: ProtocolError, topic: string, payload: Uint8Array | string): boolean {
+    const context = error.context;
+    if (context?.deviceId === undefined || context.command === undefined) return false;
+    const problem = error.message;
+    const pending = context.cid !== undefined ? this.byCid.get(context.cid) : this.queues.get(queueKey(context.deviceId, context.command))?.[0];
+    if (!pending || pending.deviceId !== context.deviceId || pending.command !== context.command) return false;
+    this.finish(pending);
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+    const shown = text.length > ANSWER_SHOWN_CHARS ? `${text.slice(0, ANSWER_SHOWN_CHARS)}... (${text.length} characters)` : text;
+    pending.resolve({
+      status: 'invalid-answer',
+      deviceId: pending.deviceId,
+      command: pending.command,
+      cid: pending.cid,
+      elapsedMs: this.elapsed(pending),
+      problem,
+      answer: { topic, payload: shown, ...(context.cid === undefined ? {} : { cid: context.cid }) },
+    });
     return true;
   }
 

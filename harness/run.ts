@@ -6,6 +6,7 @@
  *   1  a required case failed
  *   2  setup error: bad options, broker or server unreachable, not authorised, unknown device
  *   3  the device never answered at all
+ *   4  a load threshold was missed (maxP99Ms, maxErrorRatePct, minThroughputPerSec)
  *
  * The `iotcloud harness` command (cli/) maps its flags onto HarnessOptions and exits with the result.
  */
@@ -14,7 +15,7 @@ import { runSuite, type SuiteResult } from './conformance/runner.ts';
 import { LoadOptionsError, loadOptionsProblem, runLoad, type LoadOptions, type LoadSummary } from './load/run-load.ts';
 import { probeUntil } from './probe.ts';
 import { ConsoleView } from './reports/console.ts';
-import { exitCodes, type ExitCode, type RunReport } from './reports/model.ts';
+import { exitCodes, type ExitCode, type LoadThresholds, type RunReport } from './reports/model.ts';
 import { makeReport } from './verdict.ts';
 import { reportFormats, writeReports, type ReportFormat } from './reports/write.ts';
 import { spawnDevice, type SpawnedDevice, type SpawnOptions } from './spawn.ts';
@@ -36,6 +37,10 @@ export interface HarnessOptions extends CaseFilter {
   /** Run the conformance suite (default true). */
   conformance?: boolean;
   load?: HarnessLoadOptions;
+  /** Limits the load run must keep; a miss ends the run with exit code 4. */
+  thresholds?: LoadThresholds;
+  /** Firmware version or build id of the device under test, for the reports. */
+  firmware?: string;
   /** Where reports go (default `reports/harness` when formats are asked for). */
   reportDir?: string;
   formats?: ReportFormat[];
@@ -128,6 +133,8 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
       settings: { deadlineMs, resetDeadlineMs },
       ...(conformance ? { conformance } : {}),
       ...(load ? { load } : {}),
+      ...(options.thresholds ? { thresholds: options.thresholds } : {}),
+      ...(options.firmware ? { firmware: options.firmware } : {}),
       notes,
     });
     const { exitCode } = report;

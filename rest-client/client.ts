@@ -131,8 +131,12 @@ export class RestClient {
   listDevices() {
     return this.request<{ devices: DeviceSummary[] }>('GET', '/api/v1/devices');
   }
-  command(deviceId: string, command: string, params: unknown = {}, timeoutMs?: number) {
-    const query = timeoutMs === undefined ? '' : `?timeoutMs=${timeoutMs}`;
+  /** `wait`: send even when the server sees the device offline (default: refused at once with 409). */
+  command(deviceId: string, command: string, params: unknown = {}, timeoutMs?: number, options: { wait?: boolean } = {}) {
+    const search = new URLSearchParams();
+    if (timeoutMs !== undefined) search.set('timeoutMs', String(timeoutMs));
+    if (options.wait) search.set('wait', 'true');
+    const query = search.size > 0 ? `?${search}` : '';
     return this.request<{ result: Record<string, unknown>; elapsedMs: number }>('POST', `/api/v1/devices/${encodeURIComponent(deviceId)}/commands/${encodeURIComponent(command)}${query}`, params);
   }
 }

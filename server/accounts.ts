@@ -79,6 +79,14 @@ export class Accounts {
     return this.store.deleteExpiredSessions(this.now());
   }
 
+  /** The user id when `token` is a live session of the user named `username` (the original API sends both). */
+  async authenticateAs(username: string, token: string): Promise<string | undefined> {
+    const userId = await this.authenticate(token);
+    if (!userId) return undefined;
+    const user = await this.store.findUserByUsername(username);
+    return user?.id === userId ? userId : undefined;
+  }
+
   async logout(token: string): Promise<void> {
     const tokenHash = hashToken(token);
     this.sessions.delete(tokenHash);

@@ -3,11 +3,14 @@ import { isIP } from 'node:net';
 
 /** The RabbitMQ engine: where the project-owned node is (see `iotcloud broker start`). */
 export interface RabbitmqEngineConfig {
-  /** The server's own connection: `amqps://` (with `tls`) or plain `amqp://` on loopback. */
+  /** The server's own connection: `amqps://` (the node has no plain AMQP listener). */
   url: string;
-  credentials: { username: string; password: string };
-  /** For amqps://: the platform CA and the server's service client certificate (the listener requires one). */
-  tls?: { caPem: string; certPem: string; keyPem: string };
+  /** The node's internal service user: the CN of the certificate in `tls`, refused by the broker-auth endpoints. */
+  serviceUser: string;
+  /** The node's proof at the broker-auth endpoints: HTTP Basic user and secret (from its state folder). */
+  authNode: { user: string; secret: string };
+  /** The platform CA and the server's service client certificate: its login (SASL EXTERNAL). */
+  tls: { caPem: string; certPem: string; keyPem: string };
   /** Where devices connect (MQTTS on the node). */
   deviceUrl: string;
 }
@@ -40,7 +43,14 @@ export interface ServerConfig {
   /** Password-guessing budgets per window (server/api/login-limiter.ts); defaults in DEFAULT_LIMITS. */
   loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number; overBudgetIntervalMs?: number };
   defaultCommandTimeoutMs: number;
+  /**
+   * A command to an offline device is refused at once (409) unless the device was seen or
+   * registered within this many ms (it may be reconnecting): then it is sent as usual.
+   */
+  offlineGraceMs: number;
   logLevel: string;
+  /** The original libpyiotcloud REST API at the root path (/signup, /login, /register_device, /get_gpio, ...). */
+  legacyApi: boolean;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -54,7 +64,9 @@ export const defaultConfig: ServerConfig = {
   tlsHosts: ['localhost', '127.0.0.1', '::1'],
   tokenTtlMs: 60 * 60 * 1000,
   defaultCommandTimeoutMs: 5000,
+  offlineGraceMs: 10_000,
   logLevel: 'info',
+  legacyApi: true,
 };
 
 export function isLoopback(host: string): boolean {

@@ -45,7 +45,7 @@ export class DeviceRegistry {
     const issue = () => this.ca.issueDeviceCertificate(deviceId, input.keyAlgorithm ? { algorithm: input.keyAlgorithm } : {});
     const issued = input.keyAlgorithm === 'rsa-2048' ? await this.costly.run(issue) : await issue();
     try {
-      const device = await this.store.createDevice({ id: deviceId, ownerId, name: input.name, certFingerprint: issued.fingerprint });
+      const device = await this.store.createDevice({ id: deviceId, ownerId, name: input.name, certFingerprint: issued.fingerprint, certPem: issued.certPem });
       return { device, certificatePem: issued.certPem, privateKeyPem: issued.keyPem };
     } catch (error) {
       if (error instanceof RegistryConflictError) {
@@ -68,11 +68,23 @@ export class DeviceRegistry {
     return device;
   }
 
+  /** The caller's unrevoked device with this name (names are unique per user), or 404. */
+  async requireNamed(ownerId: string, name: string): Promise<Device> {
+    const device = await this.store.findDeviceByName(ownerId, name);
+    if (!device) throw notFound(`you have no device named ${JSON.stringify(name)}`);
+    return device;
+  }
+
   async unregister(ownerId: string, deviceId: string): Promise<void> {
     await this.requireOwned(ownerId, deviceId);
     this.active.delete(deviceId);
     await this.store.revokeDevice(deviceId);
     await this.bus.disconnectDevice(deviceId); // its certificate is refused from now on
+  }
+
+  /** When the device was last connected, read fresh (the cached record's copy goes stale). */
+  async lastSeenAt(deviceId: string): Promise<Date | null> {
+    return (await this.store.getDevice(deviceId))?.lastSeenAt ?? null;
   }
 
   async list(ownerId: string): Promise<Device[]> {

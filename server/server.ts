@@ -64,8 +64,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     config.busEngine === 'rabbitmq'
       ? await startRabbitmqBus({
           url: config.rabbitmq!.url,
-          credentials: config.rabbitmq!.credentials,
-          ...(config.rabbitmq!.tls ? { tls: config.rabbitmq!.tls } : {}),
+          tls: config.rabbitmq!.tls,
           deviceUrl: config.rabbitmq!.deviceUrl,
           ...(dependencies.brokerControl ? { control: dependencies.brokerControl } : {}),
           logger: busLog,
@@ -97,7 +96,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     rootCaPem: ca.rootCertPem,
     defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
     ...(config.loginLimits ? { loginLimits: config.loginLimits } : {}),
-    ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.credentials.username } } : {}),
+    legacyApi: config.legacyApi,
+    offlineGraceMs: config.offlineGraceMs,
+    ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.serviceUser, node: config.rabbitmq!.authNode } } : {}),
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const { port } = app.server.address() as { port: number };

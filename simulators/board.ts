@@ -13,6 +13,7 @@ import {
   isValidDeviceId,
   limits,
   protocolError,
+  restartingCommands,
   type CommandName,
   type EncodedMessage,
   type ProtocolError,
@@ -48,7 +49,7 @@ export interface BoardAnswer extends EncodedMessage {
   cid?: string;
   /** Set when the answer is a protocol error. */
   errorCode?: number;
-  /** reset_device was accepted: drop the connection, then `reboot()` and connect again. */
+  /** reset_device (or set_status) was accepted: drop the connection, then `reboot()` and connect again. */
   restart: boolean;
 }
 
@@ -186,7 +187,7 @@ export class Board extends EventEmitter<BoardEvents> {
     }
     const run = handlers[request.command] as (board: Board, params: unknown) => object;
     const result = run(this, request.params);
-    const restart = request.command === 'reset_device';
+    const restart = restartingCommands.includes(request.command);
     if (restart) this.state = 'restarting';
     const encoded = encodeResponse(this.deviceId, request.command, { result } as never, { cid: request.cid, transport: this.topicStyle });
     if (!encoded.ok) return this.fail(command, protocolError('INTERNAL', `device produced an invalid answer: ${encoded.error.message}`), request.cid);
@@ -256,6 +257,7 @@ const handlers: { [C in CommandName]: (board: Board, params: RequestOf<C>) => Re
   get_gateway: (board) => ({ value: board.networkConfig().gateway }),
   get_status: (board) => ({ status: board.status }),
   reset_device: () => ({ status: 'restarting' }),
+  set_status: () => ({ status: 'restarting' }), // the original devices' restart
   write_uart: (board, { data }) => {
     board.writeUart(data);
     return { data };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { rabbitmqctlControl } from '../broker/control.ts';
-import { nodeAddress, serviceUsername, startBrokerNode, stopBrokerNode, type BrokerNode, type BrokerNodeOptions } from '../broker/node.ts';
+import { brokerAuthNodeUser, nodeAddress, prepareServiceCredentials, serviceUsername, startBrokerNode, stopBrokerNode, type BrokerNode, type BrokerNodeOptions } from '../broker/node.ts';
 import { createEphemeralCertificateAuthority, type CertificateAuthority } from '../certs/index.ts';
 import { registerBrokerAuthRoutes } from '../server/api/broker-auth-routes.ts';
 import type { DeviceBus } from '../server/bus/device-bus.ts';
@@ -25,6 +25,10 @@ export interface RabbitmqPlatform {
   bus: DeviceBus;
   control: BrokerControl;
   logger: Logger;
+  /** The server's login to the node: platform root and a service client certificate (SASL EXTERNAL). */
+  serviceTls: { caPem: string; certPem: string; keyPem: string };
+  /** A bus like the server's (another server instance), on the same node. */
+  startBus(control?: BrokerControl): Promise<DeviceBus>;
   /** How many requests the broker-auth endpoints answered (the auth cache saves the others). */
   authRequests(): number;
   /** Issue a certificate and register the device. */
@@ -40,10 +44,12 @@ export interface PlatformOptions {
   bus?: boolean;
   /** Serve the broker-auth endpoints over HTTPS, as the real server does (default true). */
   authTls?: boolean;
+  /** Where the platform's log lines go (default: silent unless IOTCLOUD_TEST_LOG is set). */
+  logger?: Logger;
 }
 
 export async function startRabbitmqPlatform(options: PlatformOptions = {}): Promise<RabbitmqPlatform> {
-  const logger = pino({ level: process.env.IOTCLOUD_TEST_LOG ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.IOTCLOUD_TEST_LOG ?? 'silent' });
   const stateDir = await mkdtemp(join(tmpdir(), 'iotcloud-rabbitmq-'));
   const ca = await createEphemeralCertificateAuthority();
   const serverTls = await ca.issueServerCertificate(['localhost', '127.0.0.1']);
@@ -55,14 +61,16 @@ export async function startRabbitmqPlatform(options: PlatformOptions = {}): Prom
   const authApp = Fastify({ ...(authTls ? { https: { cert: serverTls.certPem, key: serverTls.keyPem } } : {}), loggerInstance: logger }) as unknown as FastifyInstance;
   let authRequests = 0;
   authApp.addHook('onRequest', async () => void authRequests++);
-  registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, logger });
+  const { authSecret } = await prepareServiceCredentials(stateDir);
+  registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, node: { user: brokerAuthNodeUser, secret: authSecret }, logger });
   await authApp.listen({ host: '127.0.0.1', port: 0 });
   const authPort = (authApp.server.address() as { port: number }).port;
 
-  const [amqpPort, amqpsPort, mqttsPort, distPort] = await freePorts(4);
+  const [amqpsPort, mqttsPort, distPort] = await freePorts(3);
+  const service = await ca.issueServiceCertificate(serviceUsername);
+  const serviceTls = { caPem: ca.rootCertPem, certPem: service.certPem, keyPem: service.keyPem };
   const nodeOptions: BrokerNodeOptions = {
     stateDir,
-    amqpPort,
     amqpsPort,
     mqttsPort,
     distPort,
@@ -90,17 +98,16 @@ export async function startRabbitmqPlatform(options: PlatformOptions = {}): Prom
   };
   process.once('exit', killNode);
   const control = rabbitmqctlControl((await nodeAddress(stateDir))!);
-  const bus =
-    options.bus === false
-      ? (undefined as unknown as DeviceBus)
-      : await startRabbitmqBus({
-          url: node.amqpUrl,
-          credentials: node.credentials,
-          deviceUrl: node.mqttsUrl,
-          control,
-          logger: logger.child({ component: 'bus' }),
-          reconnect: { initialMs: 50, maxMs: 500 },
-        });
+  const startBus = (busControl: BrokerControl = control) =>
+    startRabbitmqBus({
+      url: node.amqpsUrl,
+      tls: serviceTls,
+      deviceUrl: node.mqttsUrl,
+      control: busControl,
+      logger: logger.child({ component: 'bus' }),
+      reconnect: { initialMs: 50, maxMs: 500 },
+    });
+  const bus = options.bus === false ? (undefined as unknown as DeviceBus) : await startBus();
 
   let names = 0;
   return {
@@ -112,6 +119,8 @@ export async function startRabbitmqPlatform(options: PlatformOptions = {}): Prom
     bus,
     control,
     logger,
+    serviceTls,
+    startBus,
     authRequests: () => authRequests,
     async register(deviceId) {
       const issued = await ca.issueDeviceCertificate(deviceId);

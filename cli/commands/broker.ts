@@ -17,7 +17,6 @@ interface CommonArgs {
 
 interface StartArgs extends CommonArgs {
   'data-dir': string;
-  'amqp-port': number;
   'amqps-port': number;
   'mqtts-port': number;
   'mqtt-port'?: number;
@@ -37,11 +36,10 @@ const startCommand: CommandModule<object, StartArgs> = {
     y.options({
       ...stateDirOption,
       'data-dir': { type: 'string', default: defaultConfig.dataDir, describe: "the iotcloud server's data folder (platform CA and server certificate)" },
-      'amqp-port': { type: 'number', default: defaultBrokerPorts.amqp, describe: "plain AMQP on 127.0.0.1, for the server's own connection" },
-      'amqps-port': { type: 'number', default: defaultBrokerPorts.amqps, describe: 'AMQPS for devices (mutual TLS)' },
+      'amqps-port': { type: 'number', default: defaultBrokerPorts.amqps, describe: 'AMQPS for devices and the server (mutual TLS, certificate login only)' },
       'mqtts-port': { type: 'number', default: defaultBrokerPorts.mqtts, describe: 'MQTTS for devices (mutual TLS)' },
       'mqtt-port': { type: 'number', describe: 'plain MQTT on 127.0.0.1 for debugging (off unless given)' },
-      'dist-port': { type: 'number', describe: 'Erlang distribution port (default: AMQP port + 20000)' },
+      'dist-port': { type: 'number', describe: 'Erlang distribution port (default: AMQPS port + 20000)' },
       'device-host': { type: 'string', default: '127.0.0.1', describe: 'address the device listeners bind (0.0.0.0: every interface)' },
       'auth-url': {
         type: 'string',
@@ -56,7 +54,6 @@ const startCommand: CommandModule<object, StartArgs> = {
     const serverTls = await loadOrCreateServerCertificate(ca, join(args['data-dir'], 'tls'), defaultConfig.tlsHosts);
     const node = await startBrokerNode({
       stateDir: args['state-dir'],
-      amqpPort: args['amqp-port'],
       amqpsPort: args['amqps-port'],
       mqttsPort: args['mqtts-port'],
       ...(args['mqtt-port'] === undefined ? {} : { mqttPort: args['mqtt-port'] }),
@@ -70,7 +67,7 @@ const startCommand: CommandModule<object, StartArgs> = {
     });
     console.log(`RabbitMQ node ${node.nodeName} is ${node.alreadyRunning ? 'already running' : `up (booted in ${(node.bootMs / 1000).toFixed(1)} s)`}
   devices    ${node.mqttsUrl}   ${node.amqpsUrl}   (mutual TLS, platform CA)
-  server     ${node.amqpUrl}   (user ${node.credentials.username}; password in ${join(node.stateDir, 'service-credentials.json')})
+  server     ${node.amqpsUrl}   (user ${node.credentials.username}: a client certificate for it from the platform CA, SASL EXTERNAL)
   auth       ${node.authUrl}/{user,vhost,resource,topic}
   state      ${node.stateDir}
 Stop it with \`iotcloud broker stop\`.`);

@@ -1,37 +1,57 @@
-/** The original client.py, as subcommands: signup, login, register, unregister, devices, cmd. */
+/**
+ * The original client.py, as subcommands: signup, login, register, unregister, devices, cmd.
+ * Output is for people; `--json` prints the API's answer for machines. The server, CA and device
+ * broker URL the user named once are remembered (rest-client/session.ts, resolved in cli/rest-access.ts), so later commands need no flags.
+ */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { commandNames } from '../../firmware-protocol/index.ts';
-import { RestClient, saveSession } from '../../rest-client/index.ts';
-import { caOptionHelp, platformCaPem, savedToken } from '../rest-access.ts';
+import { RestClient, remember, saveSession, type DeviceSummary } from '../../rest-client/index.ts';
+import { explain } from '../advice.ts';
+import { promptHidden } from '../prompt.ts';
+import { caOptionHelp, resolveAccess, serverOptionHelp, type RestAccess } from '../rest-access.ts';
+import { ago, table } from '../table.ts';
 import { UsageError } from '../usage-error.ts';
 import { writeCredentialFile } from '../write-credential.ts';
-import { defaultConfig } from '../../server/config.ts';
 
 interface ClientArgs {
-  server: string;
+  server?: string;
   ca?: string;
   token?: string;
+  json: boolean;
 }
 
 const clientOptions = {
-  server: { type: 'string', default: process.env.IOTCLOUD_SERVER ?? `https://127.0.0.1:${defaultConfig.apiPort}`, describe: 'REST API base URL (env IOTCLOUD_SERVER)' },
+  server: { type: 'string', describe: serverOptionHelp },
   ca: { type: 'string', describe: caOptionHelp },
-  token: { type: 'string', describe: 'bearer token (default: the one saved by `iotcloud login`; env IOTCLOUD_TOKEN)' },
+  token: { type: 'string', describe: 'bearer token (env IOTCLOUD_TOKEN; default: the one saved by `iotcloud login`)' },
+  json: { type: 'boolean', default: false, describe: 'print the API answer as JSON, for scripts' },
 } as const;
 
-async function clientFrom(args: ClientArgs, needsToken: boolean): Promise<RestClient> {
-  const caPem = platformCaPem(args.ca);
-  const token = await savedToken(args.token);
-  if (needsToken && !token) throw new UsageError('not logged in: run `iotcloud login <username> --password ...` first, or pass --token');
-  return new RestClient({ baseUrl: args.server, ...(caPem ? { caPem } : {}), ...(token ? { token } : {}) });
+interface Connection extends RestAccess {
+  client: RestClient;
 }
 
-function password(args: { password?: string }): string {
+/** Run one client command: connect, act, close; failures come back with their next step. */
+async function withClient(args: ClientArgs, needsToken: boolean, act: (connection: Connection) => Promise<void>): Promise<void> {
+  const access = await resolveAccess(args);
+  if (needsToken && !access.token) throw new UsageError(`not logged in to ${access.server}: run \`iotcloud login <username> --server ${access.server}\` first, or pass --token`);
+  const client = new RestClient({ baseUrl: access.server, ...(access.ca ? { caPem: access.ca.pem } : {}), ...(access.token ? { token: access.token } : {}) });
+  try {
+    await act({ ...access, client });
+  } catch (error) {
+    throw new Error(explain(error, access));
+  } finally {
+    client.close();
+  }
+}
+
+async function password(args: { password?: string }, purpose: string): Promise<string> {
   const value = args.password ?? process.env.IOTCLOUD_PASSWORD;
-  if (!value) throw new UsageError('give the password with --password or the IOTCLOUD_PASSWORD environment variable');
-  return value;
+  if (value) return value;
+  if (process.stdin.isTTY) return promptHidden(`${purpose}: `);
+  throw new UsageError('give the password with --password or the IOTCLOUD_PASSWORD environment variable (on a terminal it is asked for)');
 }
 
 function parseParams(text: string | undefined): unknown {
@@ -43,7 +63,16 @@ function parseParams(text: string | undefined): unknown {
   }
 }
 
-const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+const printJson = (value: unknown) => console.log(JSON.stringify(value, null, 2));
+
+export function devicesTable(devices: DeviceSummary[], now = Date.now()): string {
+  if (devices.length === 0) return 'no devices yet: register one with `iotcloud register <name>`';
+  const rows = devices.map((device) => [device.name, device.deviceId, device.online ? 'online' : 'offline', device.online ? 'now' : ago(device.lastSeenAt, now), device.fingerprint.slice(0, 16)]);
+  const online = devices.filter((device) => device.online).length;
+  return `${table(['NAME', 'DEVICE ID', 'STATE', 'LAST SEEN', 'CERT SHA-256'], rows)}\n${devices.length} device(s), ${online} online`;
+}
+
+type Positional<T> = ClientArgs & T;
 
 export const clientCommands: CommandModule<object, ClientArgs>[] = [
   {
@@ -51,21 +80,28 @@ export const clientCommands: CommandModule<object, ClientArgs>[] = [
     describe: 'Create a user on a server',
     builder: (y: Argv) => y.options(clientOptions).option('password', { type: 'string' }).positional('username', { type: 'string', demandOption: true }) as Argv<ClientArgs>,
     handler: async (args) => {
-      const client = await clientFrom(args, false);
-      print(await client.signup(String((args as unknown as { username: string }).username), password(args as { password?: string })));
-      client.close();
+      const a = args as unknown as Positional<{ username: string; password?: string }>;
+      const secret = await password(a, `password for the new user ${a.username}`);
+      await withClient(a, false, async ({ client, server }) => {
+        const answer = await client.signup(a.username, secret);
+        if (a.json) printJson(answer);
+        else console.log(`signed up ${a.username} on ${server}; next: iotcloud login ${a.username}`);
+      });
     },
   },
   {
     command: 'login <username>',
-    describe: 'Log in and save the token for later commands',
+    describe: 'Log in; remembers the token, the server and its CA for later commands',
     builder: (y: Argv) => y.options(clientOptions).option('password', { type: 'string' }).positional('username', { type: 'string', demandOption: true }) as Argv<ClientArgs>,
     handler: async (args) => {
-      const client = await clientFrom(args, false);
-      const session = await client.login(String((args as unknown as { username: string }).username), password(args as { password?: string }));
-      await saveSession({ server: args.server, token: session.token, expiresAt: session.expiresAt });
-      console.log(`logged in; token saved, valid until ${session.expiresAt}`);
-      client.close();
+      const a = args as unknown as Positional<{ username: string; password?: string }>;
+      const secret = await password(a, `password for ${a.username}`);
+      await withClient(a, false, async ({ client, server, ca }) => {
+        const session = await client.login(a.username, secret);
+        await saveSession({ server, token: session.token, expiresAt: session.expiresAt, username: a.username, ...(ca ? { ca: ca.path } : {}) });
+        if (a.json) printJson(session);
+        else console.log(`logged in to ${server} as ${a.username}; token valid until ${session.expiresAt}. Later commands use this server${ca ? ` and ${ca.path}` : ''} without flags.`);
+      });
     },
   },
   {
@@ -79,44 +115,58 @@ export const clientCommands: CommandModule<object, ClientArgs>[] = [
         .option('rsa', { type: 'boolean', default: false, describe: 'RSA-2048 key for legacy firmware (default ECDSA P-256)' })
         .option('out', { type: 'string', default: '.', describe: 'folder for the certificate files' }) as Argv<ClientArgs>,
     handler: async (args) => {
-      const a = args as unknown as ClientArgs & { name: string; 'device-id'?: string; rsa: boolean; out: string };
-      const client = await clientFrom(a, true);
-      const registration = await client.registerDevice(a.name, {
-        ...(a['device-id'] ? { deviceId: a['device-id'] } : {}),
-        keyAlgorithm: a.rsa ? 'rsa-2048' : 'ecdsa-p256',
+      const a = args as unknown as Positional<{ name: string; 'device-id'?: string; rsa: boolean; out: string }>;
+      await withClient(a, true, async ({ client }) => {
+        const registration = await client.registerDevice(a.name, {
+          ...(a['device-id'] ? { deviceId: a['device-id'] } : {}),
+          keyAlgorithm: a.rsa ? 'rsa-2048' : 'ecdsa-p256',
+        });
+        await mkdir(a.out, { recursive: true });
+        const keyPath = join(a.out, `${registration.deviceId}_pkey.pem`);
+        try {
+          await writeCredentialFile(keyPath, registration.privateKey, 'private');
+          await writeCredentialFile(join(a.out, 'rootca.pem'), registration.rootCa, 'public');
+          await writeCredentialFile(join(a.out, `${registration.deviceId}_cert.pem`), registration.certificate, 'public');
+        } catch (error) {
+          throw new Error(`device ${registration.deviceId} was registered, but ${(error as Error).message}; unregister it with \`iotcloud unregister ${registration.deviceId}\` and register again`);
+        }
+        await remember({ mqttUrl: registration.mqttUrl });
+        const summary = { deviceId: registration.deviceId, name: registration.name, mqttUrl: registration.mqttUrl, files: a.out };
+        if (a.json) return printJson(summary);
+        console.log(
+          [
+            `registered ${registration.name} as ${registration.deviceId}; it connects to ${registration.mqttUrl}`,
+            `  files   ${join(a.out, 'rootca.pem')}, ${join(a.out, `${registration.deviceId}_cert.pem`)}, ${keyPath} (the key is shown only once: keep it)`,
+            `  try     iotcloud sim --device ${registration.deviceId} --dir ${a.out}`,
+            `          iotcloud cmd ${registration.deviceId} get_status`,
+          ].join('\n'),
+        );
       });
-      await mkdir(a.out, { recursive: true });
-      try {
-        await writeCredentialFile(join(a.out, `${registration.deviceId}_pkey.pem`), registration.privateKey, 'private');
-        await writeCredentialFile(join(a.out, 'rootca.pem'), registration.rootCa, 'public');
-        await writeCredentialFile(join(a.out, `${registration.deviceId}_cert.pem`), registration.certificate, 'public');
-      } catch (error) {
-        client.close();
-        throw new Error(`device ${registration.deviceId} was registered, but ${(error as Error).message}; unregister it with \`iotcloud unregister ${registration.deviceId}\` and register again`);
-      }
-      print({ deviceId: registration.deviceId, name: registration.name, mqttUrl: registration.mqttUrl, files: a.out });
-      client.close();
     },
   },
   {
-    command: 'unregister <deviceId>',
-    describe: 'Unregister a device (it is disconnected and refused from then on)',
-    builder: (y: Argv) => y.options(clientOptions).positional('deviceId', { type: 'string', demandOption: true }) as Argv<ClientArgs>,
+    command: 'unregister <deviceId..>',
+    describe: 'Unregister devices (they are disconnected and refused from then on)',
+    builder: (y: Argv) => y.options(clientOptions).positional('deviceId', { type: 'string', array: true, demandOption: true }) as Argv<ClientArgs>,
     handler: async (args) => {
-      const client = await clientFrom(args, true);
-      await client.unregisterDevice(String((args as unknown as { deviceId: string }).deviceId));
-      console.log('unregistered');
-      client.close();
+      const a = args as unknown as Positional<{ deviceId: string[] }>;
+      await withClient(a, true, async ({ client }) => {
+        for (const deviceId of a.deviceId) await client.unregisterDevice(deviceId);
+        if (a.json) printJson({ unregistered: a.deviceId });
+        else console.log(`unregistered ${a.deviceId.join(', ')}`);
+      });
     },
   },
   {
     command: 'devices',
-    describe: 'List your devices',
+    describe: 'List your devices (a table; --json for scripts)',
     builder: (y: Argv) => y.options(clientOptions) as Argv<ClientArgs>,
     handler: async (args) => {
-      const client = await clientFrom(args, true);
-      print((await client.listDevices()).devices);
-      client.close();
+      await withClient(args, true, async ({ client }) => {
+        const { devices } = await client.listDevices();
+        if (args.json) printJson(devices);
+        else console.log(devicesTable(devices));
+      });
     },
   },
   {
@@ -128,12 +178,16 @@ export const clientCommands: CommandModule<object, ClientArgs>[] = [
         .positional('deviceId', { type: 'string', demandOption: true })
         .positional('command', { type: 'string', choices: commandNames, demandOption: true })
         .positional('params', { type: 'string', describe: `JSON, e.g. '{"number":18,"value":1}'` })
-        .option('timeout', { type: 'number', describe: 'ms to wait for the device' }) as Argv<ClientArgs>,
+        .option('timeout', { type: 'number', describe: 'ms to wait for the device' })
+        .option('wait', { type: 'boolean', default: false, describe: 'send even when the server sees the device offline, and wait up to --timeout for the answer' }) as Argv<ClientArgs>,
     handler: async (args) => {
-      const a = args as unknown as ClientArgs & { deviceId: string; command: string; params?: string; timeout?: number };
-      const client = await clientFrom(a, true);
-      print(await client.command(a.deviceId, a.command, parseParams(a.params), a.timeout));
-      client.close();
+      const a = args as unknown as Positional<{ deviceId: string; command: string; params?: string; timeout?: number; wait: boolean }>;
+      const params = parseParams(a.params);
+      await withClient(a, true, async ({ client }) => {
+        const answer = await client.command(a.deviceId, a.command, params, a.timeout, { wait: a.wait });
+        if (a.json) printJson(answer);
+        else console.log(`${a.command} -> ${JSON.stringify(answer.result)}  (${answer.elapsedMs} ms)`);
+      });
     },
   },
 ];

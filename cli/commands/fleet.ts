@@ -5,15 +5,14 @@
  * progress until Ctrl-C or --duration.
  */
 import type { CommandModule } from 'yargs';
-import { defaultConfig } from '../../server/config.ts';
 import { transportNames, type TransportName } from '../../simulators/index.ts';
 import { openFileLimit, openFileWarning, parseProfileShares, profileShareSyntax, runFleet, type RunFleetOptions } from '../../simulators/fleet/index.ts';
 import { currentAllocator } from '../process/allocator.ts';
-import { caOptionHelp, platformCaPem, savedToken } from '../rest-access.ts';
+import { caOptionHelp, resolveAccess, serverOptionHelp } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
 
 export interface FleetArgs {
-  server: string;
+  server?: string;
   ca?: string;
   token?: string;
   user?: string;
@@ -40,7 +39,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
   builder: (y) =>
     y
       .options({
-        server: { type: 'string', default: process.env.IOTCLOUD_SERVER ?? `https://127.0.0.1:${defaultConfig.apiPort}`, describe: 'REST API base URL (env IOTCLOUD_SERVER)' },
+        server: { type: 'string', describe: serverOptionHelp },
         ca: { type: 'string', describe: caOptionHelp },
         token: { type: 'string', describe: 'bearer token (default: env IOTCLOUD_TOKEN, or the one saved by `iotcloud login`)' },
         user: { type: 'string', describe: 'log in as this user instead of using a token' },
@@ -127,14 +126,15 @@ export async function fleetOptionsFrom(args: FleetArgs): Promise<RunFleetOptions
   };
   if (args.certs !== undefined) return { ...common, certsDir: args.certs };
 
-  const caPem = platformCaPem(args.ca);
+  const access = await resolveAccess({ ...(args.server ? { server: args.server } : {}), ...(args.ca ? { ca: args.ca } : {}), ...(args.token ? { token: args.token } : {}) });
+  const caPem = access.ca?.pem;
   const password = args.password ?? process.env.IOTCLOUD_PASSWORD;
   if (args.user !== undefined && !password) throw new UsageError('--user needs --password (or the IOTCLOUD_PASSWORD environment variable)');
-  const token = args.user === undefined ? (await savedToken(args.token)) : undefined;
+  const token = args.user === undefined ? access.token : undefined;
   if (args.user === undefined && !token) throw new UsageError('not logged in: pass --token, --user/--password, or run `iotcloud login` first');
   return {
     ...common,
-    server: { baseUrl: args.server, ...(caPem ? { caPem } : {}), ...(token ? { token } : { username: args.user!, password: password! }) },
+    server: { baseUrl: access.server, ...(caPem ? { caPem } : {}), ...(token ? { token } : { username: args.user!, password: password! }) },
     provisionConcurrency: args['provision-concurrency'],
     ...(args.prefix === undefined ? {} : { prefix: args.prefix }),
     ...(args.save === undefined ? {} : { saveDir: args.save }),

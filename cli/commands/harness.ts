@@ -15,7 +15,7 @@ import { startServer, type RunningServer } from '../../server/server.ts';
 import { parseProfile, startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 import { RestClient } from '../../rest-client/index.ts';
-import { savedToken } from '../rest-access.ts';
+import { resolveAccess } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface HarnessArgs {
@@ -43,6 +43,10 @@ interface HarnessArgs {
   command: string;
   'report-dir': string;
   format: string[];
+  'max-p99'?: number;
+  'max-error-rate'?: number;
+  'min-throughput'?: number;
+  firmware?: string;
 }
 
 export const harnessCommand: CommandModule<object, HarnessArgs> = {
@@ -73,6 +77,10 @@ export const harnessCommand: CommandModule<object, HarnessArgs> = {
         'load-rate': { type: 'number', describe: 'load: fixed rate in commands/s (default: closed loop)' },
         concurrency: { type: 'number', default: 1, describe: 'load: workers (closed loop) or most in flight (fixed rate)' },
         command: { type: 'string', default: 'get_status', describe: 'load: the command to send' },
+        'max-p99': { type: 'number', describe: 'load: fail (exit 4) when the p99 of ok answers is above this many ms' },
+        'max-error-rate': { type: 'number', describe: 'load: fail (exit 4) when more than this percent of commands are not answered ok' },
+        'min-throughput': { type: 'number', describe: 'load: fail (exit 4) when fewer ok answers per second arrive' },
+        firmware: { type: 'string', default: process.env.IOTCLOUD_FIRMWARE, describe: 'firmware version or build id of the device under test, shown in every report (env IOTCLOUD_FIRMWARE)' },
         'report-dir': { type: 'string', default: 'reports/harness', describe: 'where reports are written' },
         format: { type: 'string', array: true, choices: ['json', 'junit', 'html'], default: ['json', 'junit', 'html'], describe: 'report formats' },
       })
@@ -84,6 +92,13 @@ export const harnessCommand: CommandModule<object, HarnessArgs> = {
         if (args.spawn && !args.embedded && !args.server && !args.mqtt) throw new UsageError('--spawn needs a target');
         if (args.profile) parseProfileOrUsage(args.profile);
         if (!(args.deadline > 0)) throw new UsageError('--deadline must be a positive number of ms');
+        for (const flag of ['max-p99', 'max-error-rate', 'min-throughput'] as const) {
+          const value = args[flag];
+          if (value === undefined) continue;
+          if (!(Number.isFinite(value) && value >= 0)) throw new UsageError(`--${flag} must be a number of 0 or more, got ${String(value)}`);
+          if (!args.load && args.conformance) throw new UsageError(`--${flag} judges a load run: add --load (or --no-conformance for a load run only)`);
+        }
+        if (args['max-error-rate'] !== undefined && args['max-error-rate'] > 100) throw new UsageError('--max-error-rate is a percentage from 0 to 100');
         return true;
       }) as never,
   handler: async (args) => {
@@ -118,9 +133,10 @@ async function targetFrom(args: HarnessArgs): Promise<TargetSpec> {
     const service = args['service-credentials'] ? await readServiceLoginFile(args['service-credentials']) : {};
     return { kind: 'mqtt', url: args.mqtt, deviceId: args.device!, ...service, ...(args.ca ? { ca: args.ca } : {}), ...(args.cert ? { cert: args.cert } : {}), ...(args.key ? { key: args.key } : {}) };
   }
-  const token = await savedToken(args.token);
-  if (!token) throw new UsageError('no token: run `iotcloud login` first or pass --token');
-  return { kind: 'rest', baseUrl: args.server!, token, deviceId: args.device!, ...(args.ca ? { ca: args.ca } : {}) };
+  // The same lookup as every client command: flags, IOTCLOUD_CA / IOTCLOUD_TOKEN, then what `iotcloud login` saved.
+  const access = await resolveAccess({ server: args.server!, ...(args.ca ? { ca: args.ca } : {}), ...(args.token ? { token: args.token } : {}) });
+  if (!access.token) throw new UsageError(`no token for ${access.server}: run \`iotcloud login <username> --server ${access.server}\` first, or pass --token`);
+  return { kind: 'rest', baseUrl: access.server, token: access.token, deviceId: args.device!, ...(access.ca ? { ca: access.ca.pem } : {}) };
 }
 
 function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<string, string>): Promise<number> {
@@ -134,6 +150,7 @@ function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<str
     ...(args.only ? { only: args.only } : {}),
     ...(args.skip ? { skip: args.skip } : {}),
     ...(args.spawn ? { spawn: { command: args.spawn, ...(spawnEnv ? { env: spawnEnv } : {}) } } : {}),
+    ...(args.firmware ? { firmware: args.firmware } : {}),
   };
   if (args.load || !args.conformance) {
     options.load = {
@@ -142,6 +159,11 @@ function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<str
       concurrency: args.concurrency,
       ...(args['load-rate'] ? { rate: args['load-rate'] } : {}),
       ...(args['load-duration'] ? { durationMs: args['load-duration'] * 1000 } : { count: args['load-count'] ?? 1000 }),
+    };
+    options.thresholds = {
+      ...(args['max-p99'] === undefined ? {} : { maxP99Ms: args['max-p99'] }),
+      ...(args['max-error-rate'] === undefined ? {} : { maxErrorRatePct: args['max-error-rate'] }),
+      ...(args['min-throughput'] === undefined ? {} : { minThroughputPerSec: args['min-throughput'] }),
     };
   }
   return executeHarness(options).then((run) => run.exitCode);

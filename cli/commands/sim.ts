@@ -3,12 +3,13 @@ import type { CommandModule } from 'yargs';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 import { credentialFilesIn } from '../../device-link/index.ts';
 import { parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
+import { loadSession } from '../../rest-client/index.ts';
 import { stopSignal } from '../process/signals.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface SimArgs {
   device: string;
-  url: string;
+  url?: string;
   transport: TransportName;
   dir: string;
   ca?: string;
@@ -18,13 +19,15 @@ interface SimArgs {
   plaintext: boolean;
 }
 
+const fallbackUrl = 'mqtts://127.0.0.1:8883';
+
 export const simCommand: CommandModule<object, SimArgs> = {
   command: 'sim',
   describe: 'Run one simulated device (credentials as written by `iotcloud register --out DIR`)',
   builder: (y) =>
     y.options({
       device: { type: 'string', demandOption: true, describe: 'device id (from registration)' },
-      url: { type: 'string', default: 'mqtts://127.0.0.1:8883', describe: 'broker URL (mqtts://, amqps://)' },
+      url: { type: 'string', describe: `broker URL, mqtts:// or amqps:// (env IOTCLOUD_MQTT_URL; default: the one the last \`iotcloud register\` was given, else ${fallbackUrl})` },
       transport: { choices: transportNames, default: 'mqtt' as TransportName, describe: 'how the device connects' },
       dir: { type: 'string', default: '.', describe: 'folder with rootca.pem, <id>_cert.pem, <id>_pkey.pem' },
       ca: { type: 'string', describe: 'root CA file (default DIR/rootca.pem)' },
@@ -42,12 +45,13 @@ export const simCommand: CommandModule<object, SimArgs> = {
         throw new UsageError(`--profile: ${(error as Error).message}`);
       }
     }
-    const secure = /^(mqtts|amqps):/.test(args.url);
-    if (!secure && !args.plaintext) throw new UsageError(`${args.url} is not TLS; use mqtts:// or amqps://, or pass --plaintext for a loopback broker`);
+    const url = args.url ?? process.env.IOTCLOUD_MQTT_URL ?? (await loadSession())?.mqttUrl ?? fallbackUrl;
+    const secure = /^(mqtts|amqps):/.test(url);
+    if (!secure && !args.plaintext) throw new UsageError(`${url} is not TLS; use mqtts:// or amqps://, or pass --plaintext for a loopback broker`);
     await runSingleDevice({
       signal: stopSignal(),
       transport: args.transport,
-      url: args.url,
+      url,
       deviceId: args.device,
       allowPlaintext: args.plaintext,
       ...(args.profile ? { profile: args.profile } : {}),

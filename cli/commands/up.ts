@@ -22,7 +22,7 @@ export const upCommand: CommandModule<object, ServerArgs> = {
 
 export function printServer(server: RunningServer): void {
   console.log(`iotcloud server is running
-  REST API   ${server.apiUrl}   (OpenAPI: ${server.apiUrl}/api/v1/openapi.json)
+  REST API   ${server.apiUrl}   (OpenAPI: ${server.apiUrl}/api/v1/openapi.json)${server.config.legacyApi ? `\n  original   ${server.apiUrl}/signup, /login, /register_device, /get_gpio, ...   (libpyiotcloud clients; --no-legacy-api turns it off)` : ''}
   devices    ${server.mqttUrl}   (mutual TLS, client id = device id)
   root CA    ${server.caCertPath}${server.service ? `\n  service    ${server.service.url}   (loopback, for the harness; credentials ${server.service.credentialsPath})` : ''}
   bus        ${server.config.busEngine === 'rabbitmq' ? `RabbitMQ (${server.config.rabbitmq!.url})` : 'embedded'}

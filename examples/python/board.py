@@ -122,6 +122,12 @@ def uart_data(value: Any) -> str:
     return value
 
 
+def restart_word(value: Any) -> str:
+    if value != "restart":
+        raise ValueError(f'must be "restart", got {_short_json(value)}')
+    return value
+
+
 # Request fields of every command, in the order the spec lists them: generated from
 # firmware-protocol/ into protocol_table.py, each field named by its kind; here each kind gets its
 # check. Every field is required and no other field is allowed (besides `cid`).
@@ -130,12 +136,16 @@ FIELD_CHECKS: Dict[str, Callable[[Any], Any]] = {
     "gpio_level": gpio_level,
     "epoch_seconds": epoch_seconds,
     "uart_data": uart_data,
+    "restart_word": restart_word,
 }
 COMMANDS: Dict[str, Tuple[Tuple[str, Callable[[Any], Any]], ...]] = {
     command: tuple((name, FIELD_CHECKS[kind]) for name, kind in fields) for command, fields in REQUEST_FIELDS.items()
 }
 if set(FIELD_CHECKS) != set(FIELD_KINDS):
     raise ImportError(f"protocol_table.py has field kinds board.py cannot check: {sorted(set(FIELD_KINDS) - set(FIELD_CHECKS))}")
+
+# Commands after whose answer the device restarts (set_status is the original devices' restart).
+RESTARTING_COMMANDS = ("reset_device", "set_status")
 
 
 def check_params(command: str, params: Dict[str, Any]) -> Dict[str, Any]:
@@ -242,7 +252,7 @@ class Answer:
     command: str
     cid: Optional[str] = None
     error: Optional[str] = None
-    # reset_device was accepted: publish this answer, then drop the connection, reboot() and
+    # reset_device or set_status was accepted: publish this answer, then drop the connection, reboot() and
     # connect again.
     restart: bool = False
 
@@ -335,7 +345,7 @@ class Board:
             return {"value": self.network["gateway"]}
         if command == "get_status":
             return {"status": self.status}
-        if command == "reset_device":
+        if command in RESTARTING_COMMANDS:
             return {"status": "restarting"}
         if command == "write_uart":
             self.write_uart(params["data"])
@@ -382,7 +392,7 @@ class Board:
         except Exception as error:  # a fault in the "hardware" must not take the device down
             log.exception("command %s failed", command)
             return self._error(command, ProtocolError("INTERNAL", f"device fault: {type(error).__name__}: {error}"), cid)
-        restart = command == "reset_device"
+        restart = command in RESTARTING_COMMANDS
         if restart:
             self.status = "restarting"
         self.counters["answered"] += 1

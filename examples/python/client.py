@@ -241,7 +241,7 @@ def parser() -> argparse.ArgumentParser:
 
     sub = add("cmd", cmd_command, "run a device command, e.g. cmd <id> set_gpio '{\"number\":18,\"value\":1}'")
     sub.add_argument("device_id")
-    sub.add_argument("command", help="get_gpio, set_gpio, get_rtc, set_rtc, get_mac, get_ip, get_subnet, get_gateway, get_status, reset_device, write_uart")
+    sub.add_argument("command", help="get_gpio, set_gpio, get_rtc, set_rtc, get_mac, get_ip, get_subnet, get_gateway, get_status, reset_device, write_uart, set_status")
     sub.add_argument("params", nargs="?", help="parameters as a JSON object (default {})")
     sub.add_argument("--timeout", type=int, help="milliseconds the server waits for the device (server default 5000)")
     return main

@@ -5,7 +5,7 @@
 Every field is required and no other is allowed (besides `cid`); board.py checks each kind.
 """
 
-FIELD_KINDS = ("gpio_number", "gpio_level", "epoch_seconds", "uart_data",)
+FIELD_KINDS = ("gpio_number", "gpio_level", "epoch_seconds", "uart_data", "restart_word",)
 
 REQUEST_FIELDS = {
     "get_gpio": (("number", "gpio_number"),),
@@ -19,4 +19,5 @@ REQUEST_FIELDS = {
     "get_status": (),
     "reset_device": (),
     "write_uart": (("data", "uart_data"),),
+    "set_status": (("status", "restart_word"),),
 }

@@ -13,9 +13,16 @@ export function markdownFiles(): Map<string, string> {
 
 function fieldType(schema: JsonSchema): string {
   if (Array.isArray(schema.anyOf)) return (schema.anyOf as JsonSchema[]).map((s) => JSON.stringify(s.const)).join(' \\| ');
+  if (schema.const !== undefined) return JSON.stringify(schema.const);
   const parts = [String(schema.type)];
   if (schema.minimum !== undefined || schema.maximum !== undefined) parts.push(`${schema.minimum ?? ''}..${schema.maximum ?? ''}`);
-  if (schema.minLength !== undefined || schema.maxLength !== undefined) parts.push(`length ${schema.minLength ?? 0}..${schema.maxLength}`);
+  // The pattern is the real constraint when there is one (a MAC of length 0 is not valid): say it, not only a length.
+  if (schema.pattern !== undefined) {
+    parts.push(`matching \`${String(schema.pattern).replaceAll('|', '\\|')}\``); // a bare | would split the table cell
+    if (schema.maxLength !== undefined) parts.push(`at most ${schema.maxLength} characters`);
+  } else if (schema.minLength !== undefined || schema.maxLength !== undefined) {
+    parts.push(`length ${schema.minLength ?? 0}..${schema.maxLength}`);
+  }
   return parts.join(', ');
 }
 

@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
-import { errorCodes, limits, responseTopic } from '../../firmware-protocol/index.ts';
+import { errorCodes, limits, responseTopic, restartingCommands } from '../../firmware-protocol/index.ts';
 import { ReconnectingConnection, mqttTransport, type Credentials, type MqttTransportOptions, type TransportBinding } from '../../device-link/index.ts';
 import { BridgeConfigError, checkCredentials, checkSettings, type BridgeTimings, type CheckedSettings } from './config.ts';
 import { encodeFrame, FrameDecoder, FrameType, MAX_PAYLOAD, messagePayload, splitMessage, type DecodeEvent } from './frame.ts';
@@ -330,7 +330,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
   }
 
   /**
-   * FRAMING.md 6.3: after answering reset_device the board restarts, then says HELLO. A request
+   * FRAMING.md 6.3: after answering reset_device (or set_status) the board restarts, then says HELLO. A request
    * sent in between would land in a rebooting UART and be lost, so the queue waits for the HELLO
    * (or, should it never come, for one request deadline).
    */
@@ -461,7 +461,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
 
 /** An answer saying the board is about to restart. */
 function isRestarting(topic: string, payload: Buffer): boolean {
-  if (!topic.endsWith('/reset_device')) return false;
+  if (!restartingCommands.some((command) => topic.endsWith(`/${command}`))) return false;
   try {
     return (JSON.parse(payload.toString('utf8')) as { status?: unknown }).status === 'restarting';
   } catch {

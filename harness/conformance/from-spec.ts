@@ -3,7 +3,7 @@
  * boundary values of every request field, and invalid variants of every field. Adding a command
  * or changing a limit in firmware-protocol/ changes these cases with no edit here.
  */
-import { commandNames, commands, type CommandName } from '../../firmware-protocol/index.ts';
+import { commandNames, commands, restartingCommands, type CommandName } from '../../firmware-protocol/index.ts';
 import { commandSection, pass, sections, type ConformanceCase } from './case.ts';
 import { expectInvalidParams, expectOk } from './expect.ts';
 
@@ -16,6 +16,7 @@ interface FieldSchema {
   maxLength?: number;
   description?: string;
   anyOf?: { const?: unknown }[];
+  const?: unknown;
 }
 
 interface Variant {
@@ -27,10 +28,11 @@ interface Variant {
 }
 
 /**
- * reset_device restarts the device, so its example is checked by the `reset.*` case, and it gets
- * no invalid-params cases: a device that wrongly accepted one would restart in the middle of the run.
+ * reset_device and set_status restart the device, so their examples are checked by the `reset.*`
+ * cases, and their invalid-params cases run late (disruptiveInvalidParamCases): a device that
+ * wrongly accepted one would restart, which must not disturb the cases before.
  */
-const disruptive = new Set<CommandName>(['reset_device']);
+const disruptive = new Set<CommandName>(restartingCommands);
 
 function fieldsOf(command: CommandName): [string, FieldSchema][] {
   return Object.entries(commands[command].request.properties as Record<string, FieldSchema>);
@@ -47,7 +49,8 @@ function exampleOf(command: CommandName): Record<string, unknown> {
 /** Limits on strings are in UTF-8 bytes when the spec says so (write_uart). */
 const countsUtf8Bytes = (schema: FieldSchema): boolean => /UTF-8 bytes/.test(schema.description ?? '');
 
-const literalsOf = (schema: FieldSchema): unknown[] | undefined => schema.anyOf?.map((member) => member.const);
+const literalsOf = (schema: FieldSchema): unknown[] | undefined =>
+  schema.anyOf?.map((member) => member.const) ?? (schema.const === undefined ? undefined : [schema.const]);
 
 export function boundaryVariants(command: CommandName): Variant[] {
   const variants: Variant[] = [];
@@ -144,9 +147,16 @@ export function boundaryCases(): ConformanceCase[] {
 }
 
 export function invalidParamCases(): ConformanceCase[] {
-  return commandNames
-    .filter((command) => !disruptive.has(command))
-    .flatMap((command) =>
+  return invalidCasesOf(commandNames.filter((command) => !disruptive.has(command)));
+}
+
+/** Invalid parameters for the commands that restart the device: run late, after the state cases. */
+export function disruptiveInvalidParamCases(): ConformanceCase[] {
+  return invalidCasesOf(commandNames.filter((command) => disruptive.has(command)));
+}
+
+function invalidCasesOf(names: CommandName[]): ConformanceCase[] {
+  return names.flatMap((command) =>
       invalidVariants(command).map((variant) => ({
         id: `${command}.invalid.${variant.name}`,
         description: `${command} ${variant.what} is refused with INVALID_PARAMS and field "${variant.field}"`,

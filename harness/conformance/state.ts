@@ -1,6 +1,6 @@
 /**
  * Stateful behaviour: what one command does must be visible to the next (GPIO, RTC, UART), and
- * reset_device must bring the device back.
+ * reset_device and set_status must bring the device back.
  */
 import { limits } from '../../firmware-protocol/index.ts';
 import { probeUntil } from '../probe.ts';
@@ -88,27 +88,35 @@ export const rtcAdvances: ConformanceCase = {
   },
 };
 
-export const resetComesBack: ConformanceCase = {
-  id: 'reset.restarting-then-back',
-  description: 'reset_device answers "restarting", then the device answers get_status again within the reset deadline',
-  specSection: commandSection('reset_device'),
-  required: true,
-  async run(context) {
-    const reset = await context.send('reset_device', {});
-    if (reset.status !== 'ok') return fail(`sent reset_device {}; expected {"status":"restarting"}; ${showOutcome(reset)}`);
-    if (reset.result.status !== 'restarting') {
-      return fail(`sent reset_device {}; expected {"status":"restarting"} before restarting; ${showOutcome(reset)}`);
-    }
-    const resetAt = performance.now();
-    const back = await probeUntil(
-      (timeoutMs) => context.send('get_status', {}, timeoutMs),
-      (outcome) => outcome.status === 'ok' && outcome.result.status === 'running',
-      { endAt: resetAt + context.resetDeadlineMs, everyMs: 100, timeoutMs: context.deadlineMs },
-    );
-    if (back.ok) return pass(`back and running ${Math.round(performance.now() - resetAt)} ms after the reset answer`);
-    const last = back.last ? showOutcome(back.last) : 'no probe was answered';
-    return fail(`reset_device answered "restarting", but get_status did not answer "running" within ${context.resetDeadlineMs} ms; last answer: ${last}`);
-  },
-};
+/** A restarting command answers "restarting", then the device answers get_status again within the reset deadline. */
+function restartComesBack(id: string, command: 'reset_device' | 'set_status', params: Record<string, unknown>): ConformanceCase {
+  const sent = `${command} ${JSON.stringify(params)}`;
+  return {
+    id,
+    description: `${sent} answers "restarting", then the device answers get_status again within the reset deadline`,
+    specSection: commandSection(command),
+    required: true,
+    async run(context) {
+      const reset = await context.send(command, params);
+      if (reset.status !== 'ok') return fail(`sent ${sent}; expected {"status":"restarting"}; ${showOutcome(reset)}`);
+      if (reset.result.status !== 'restarting') {
+        return fail(`sent ${sent}; expected {"status":"restarting"} before restarting; ${showOutcome(reset)}`);
+      }
+      const resetAt = performance.now();
+      const back = await probeUntil(
+        (timeoutMs) => context.send('get_status', {}, timeoutMs),
+        (outcome) => outcome.status === 'ok' && outcome.result.status === 'running',
+        { endAt: resetAt + context.resetDeadlineMs, everyMs: 100, timeoutMs: context.deadlineMs },
+      );
+      if (back.ok) return pass(`back and running ${Math.round(performance.now() - resetAt)} ms after the reset answer`);
+      const last = back.last ? showOutcome(back.last) : 'no probe was answered';
+      return fail(`${command} answered "restarting", but get_status did not answer "running" within ${context.resetDeadlineMs} ms; last answer: ${last}`);
+    },
+  };
+}
+
+export const resetComesBack = restartComesBack('reset.restarting-then-back', 'reset_device', {});
+/** The original libpyiotcloud devices' restart. */
+export const setStatusComesBack = restartComesBack('reset.set-status-restarting-then-back', 'set_status', { status: 'restart' });
 
 export const stateCases: ConformanceCase[] = [gpioSetGet, uartEcho, rtcSetGet, rtcAdvances];

@@ -1,12 +1,12 @@
 /**
  * The conformance suite in run order. Order matters: the liveness probe first (a silent device is
- * recognised after one deadline), state-changing and disruptive cases late (reset_device drops the
+ * recognised after one deadline), state-changing and disruptive cases late (reset_device and set_status drop the
  * device's state), and the foreign-topic check last so it covers every answer of the run.
  */
 import { fail, pass, showOutcome, type ConformanceCase } from './case.ts';
-import { boundaryCases, exampleCases, invalidParamCases } from './from-spec.ts';
+import { boundaryCases, disruptiveInvalidParamCases, exampleCases, invalidParamCases } from './from-spec.ts';
 import { deadline, hygieneCases, noForeignTopics } from './hygiene.ts';
-import { resetComesBack, stateCases } from './state.ts';
+import { resetComesBack, setStatusComesBack, stateCases } from './state.ts';
 
 export const statusRunning: ConformanceCase = {
   id: 'status.running',
@@ -29,7 +29,9 @@ export function conformanceSuite(): ConformanceCase[] {
     ...stateCases,
     ...hygieneCases,
     deadline,
+    ...disruptiveInvalidParamCases(),
     resetComesBack,
+    setStatusComesBack,
     noForeignTopics,
   ];
 }

@@ -58,9 +58,15 @@ export class LatencyRecorder {
     this.binCounts[bin]!++;
   }
 
-  /** Value at a percentile, in milliseconds (0 when nothing was recorded). */
+  /**
+   * Value at a percentile, in milliseconds (0 when nothing was recorded). The histogram answers a
+   * bucket's upper edge, which can lie above the largest value recorded: clamp to the real extremes
+   * so a report never shows p99 above max.
+   */
   percentileMs(percentile: number): number {
-    return this.count === 0 ? 0 : toMs(this.histogram.getValueAtPercentile(percentile));
+    if (this.count === 0) return 0;
+    const us = Math.min(this.histogram.maxValue, Math.max(this.histogram.minNonZeroValue, this.histogram.getValueAtPercentile(percentile)));
+    return toMs(us);
   }
 
   summary(): LatencySummary {

@@ -7,6 +7,7 @@ import type { ConformanceCase } from '../conformance/case.ts';
 import type { CaseResult } from '../conformance/runner.ts';
 import type { SecondStats } from '../load/run-load.ts';
 import type { RunReport } from './model.ts';
+import { describeCheck, describeCounts } from './wording.ts';
 
 export interface ConsoleOptions {
   /** Force terminal behaviour on or off (default: the stream's isTTY). */
@@ -74,10 +75,7 @@ export class ConsoleView {
   summary(report: RunReport, files: string[]): void {
     const suite = report.conformance;
     if (suite) {
-      const { counts } = suite;
-      this.line(
-        `conformance: ${counts.passed} passed, ${counts.failed} failed (${counts.requiredFailed} required), ${counts.notApplicable} not applicable, ${counts.total} cases in ${(suite.durationMs / 1000).toFixed(2)} s`,
-      );
+      this.line(`conformance: ${describeCounts(suite.counts)} in ${(suite.durationMs / 1000).toFixed(2)} s`);
       if (suite.latency.count > 0) this.line(`answer latency: p50 ${suite.latency.p50Ms} ms, p99 ${suite.latency.p99Ms} ms, max ${suite.latency.maxMs} ms (${suite.latency.count} answers)`);
     }
     const load = report.load;
@@ -87,6 +85,7 @@ export class ConsoleView {
       );
       this.line(`load latency: p50 ${load.latency.p50Ms} ms, p90 ${load.latency.p90Ms} ms, p99 ${load.latency.p99Ms} ms, p99.9 ${load.latency.p999Ms} ms, max ${load.latency.maxMs} ms`);
     }
+    for (const check of report.thresholds ?? []) this.line(`threshold: ${(check.passed ? this.green : this.red)(describeCheck(check))}`);
     for (const file of files) this.line(`report: ${file}`);
     const paint = report.exitCode === 0 ? this.green : this.red;
     this.line(paint(`exit ${report.exitCode}: ${report.verdict}`));

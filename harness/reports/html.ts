@@ -5,7 +5,11 @@
 import type { CaseResult } from '../conformance/runner.ts';
 import type { RunReport } from './model.ts';
 import { histogramSvg, percentileSvg, throughputSvg } from './svg.ts';
+import { describeCheck, describeCounts, describeDevices, specReference, worstFirst } from './wording.ts';
 import { escapeAttribute as attr, escapeText as text } from './xml.ts';
+
+/** The protocol spec the cases cite, as installed beside this module. */
+const specUrl = new URL('../../docs/protocol.md', import.meta.url).href;
 
 const styles = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1d232a; }
@@ -15,7 +19,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e3e6ea; vertical-align: top; }
 th { background: #f4f6f8; position: sticky; top: 0; } td.message { white-space: pre-wrap; word-break: break-word; font-family: ui-monospace, monospace; font-size: 12px; }
 .status { font-weight: 600; white-space: nowrap; } tr.pass .status { color: #17692f; } tr.fail .status { color: #9b1c1c; } tr.not-applicable .status { color: #7a6a00; }
-tr.fail.optional .status { color: #b45309; } .counts span { margin-right: 16px; }
+tr.fail.optional .status { color: #b45309; } #thresholds li.pass { color: #17692f; } #thresholds li.fail { color: #9b1c1c; font-weight: 600; } .counts span { margin-right: 16px; }
 .chart { max-width: 100%; height: auto; background: #fbfcfd; border: 1px solid #e3e6ea; margin: 6px 12px 6px 0; }
 .chart .axis { stroke: #56606b; } .chart .grid { stroke: #e3e6ea; } .chart .tick, .chart .label { font-size: 11px; fill: #56606b; }
 .chart .chart-title { font-size: 13px; font-weight: 600; fill: #1d232a; } .chart .bar { fill: #3b82c4; }
@@ -24,7 +28,7 @@ pre { background: #f4f6f8; padding: 10px; overflow-x: auto; }
 `;
 
 export function renderHtml(report: RunReport): string {
-  const title = `iotcloud harness: ${report.target.deviceId}`;
+  const title = `iotcloud harness: ${subject(report)}`;
   const sectionsHtml = [header(report), conformanceSection(report), loadSection(report), notesSection(report)].filter(Boolean);
   return [
     '<!DOCTYPE html>',
@@ -43,11 +47,15 @@ export function renderHtml(report: RunReport): string {
   ].join('\n');
 }
 
+/** The device, or for a load run over several, how many. */
+const subject = (report: RunReport): string => describeDevices(report.target.deviceId, report.load?.devices ?? 1);
+
 function header(report: RunReport): string {
   const good = report.exitCode === 0;
+  const firmware = report.firmware ? ` · firmware ${text(report.firmware)}` : '';
   return [
-    `<h1>iotcloud harness: ${text(report.target.deviceId)}</h1>`,
-    `<div class="meta">${text(report.target.where)} · started ${text(report.startedAt)} · ${(report.durationMs / 1000).toFixed(1)} s · deadline ${report.settings.deadlineMs} ms</div>`,
+    `<h1>iotcloud harness: ${text(subject(report))}</h1>`,
+    `<div class="meta">${text(report.target.where)}${firmware} · started ${text(report.startedAt)} · ${(report.durationMs / 1000).toFixed(1)} s · deadline ${report.settings.deadlineMs} ms</div>`,
     `<div id="verdict" class="verdict ${good ? 'ok' : 'bad'}">exit ${report.exitCode}: ${text(report.verdict)}</div>`,
   ].join('\n');
 }
@@ -55,11 +63,12 @@ function header(report: RunReport): string {
 function conformanceSection(report: RunReport): string {
   const suite = report.conformance;
   if (!suite) return '';
-  const { counts } = suite;
-  const rows = suite.cases.map((result, index) => row(result, index + 1)).join('\n');
+  const rows = worstFirst(suite.cases)
+    .map(({ result, number }) => row(result, number))
+    .join('\n');
   return [
     '<h2>Conformance</h2>',
-    `<div class="counts"><span>${counts.total} cases</span><span>${counts.passed} passed</span><span>${counts.failed} failed (${counts.requiredFailed} required)</span><span>${counts.notApplicable} not applicable</span><span>${suite.requests} requests, ${suite.answers} answers</span></div>`,
+    `<div class="counts"><span>${text(describeCounts(suite.counts))}</span><span>${suite.requests} requests, ${suite.answers} answers</span></div>`,
     '<table id="cases">',
     '<thead><tr><th>#</th><th>status</th><th>case</th><th>required</th><th>spec section</th><th>time</th><th>details</th></tr></thead>',
     `<tbody>\n${rows}\n</tbody>`,
@@ -79,11 +88,16 @@ function row(result: CaseResult, number: number): string {
     `<td class="status">${status}</td>`,
     `<td><code>${text(result.id)}</code><br><span class="meta">${text(result.description)}</span></td>`,
     `<td>${result.required ? 'yes' : 'no'}</td>`,
-    `<td>${text(result.specSection)}</td>`,
+    `<td>${specLink(result.specSection)}</td>`,
     `<td>${result.durationMs} ms</td>`,
     `<td class="message">${text(result.message)}</td>`,
     '</tr>',
   ].join('');
+}
+
+function specLink(section: string): string {
+  const { label, anchor } = specReference(section);
+  return `<a href="${attr(`${specUrl}#${anchor}`)}">${text(label)}</a>`;
 }
 
 function loadSection(report: RunReport): string {
@@ -105,8 +119,10 @@ function loadSection(report: RunReport): string {
     ['throughput', `${load.throughputPerSec}/s`],
     ['p50 / p90 / p99 / p99.9 / max', `${load.latency.p50Ms} / ${load.latency.p90Ms} / ${load.latency.p99Ms} / ${load.latency.p999Ms} / ${load.latency.maxMs} ms`],
   ];
+  const thresholds = (report.thresholds ?? []).map((check) => `<li class="${check.passed ? 'pass' : 'fail'}">${text(describeCheck(check))}</li>`);
   return [
-    '<h2>Load</h2>',
+    `<h2>Load over ${text(describeDevices(report.target.deviceId, load.devices))}</h2>`,
+    thresholds.length ? `<ul id="thresholds">${thresholds.join('')}</ul>` : '',
     `<table id="load"><tbody>${figures.map(([key, value]) => `<tr><th>${text(key)}</th><td>${text(String(value))}</td></tr>`).join('')}</tbody></table>`,
     histogramSvg(load.latency, 'load-latency-histogram', 'load latency histogram'),
     percentileSvg(load.latency, 'load-latency-percentiles', 'load latency by percentile'),

@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import type { CaseResult } from '../conformance/runner.ts';
 import type { RunReport } from './model.ts';
+import { describeCheck, specReference, worstFirst } from './wording.ts';
 import { escapeAttribute, escapeText } from './xml.ts';
 
 export function renderJunit(report: RunReport): string {
@@ -23,13 +24,14 @@ export function renderJunit(report: RunReport): string {
         'iotcloud.conformance',
         { tests: counts.total, failures: counts.failed, skipped: counts.notApplicable, durationMs },
         report,
-        cases.map(testcase),
+        worstFirst(cases).map(({ result }) => testcase(result)),
       ),
     );
   }
   if (report.load) {
     const load = report.load;
-    const failed = load.ok === 0;
+    const missed = (report.thresholds ?? []).filter((check) => !check.passed);
+    const failed = load.ok === 0 || missed.length > 0;
     tests += 1;
     failures += failed ? 1 : 0;
     const figures = [
@@ -38,7 +40,9 @@ export function renderJunit(report: RunReport): string {
       `throughput ${load.throughputPerSec}/s; latency p50 ${load.latency.p50Ms} ms, p90 ${load.latency.p90Ms} ms, p99 ${load.latency.p99Ms} ms, p99.9 ${load.latency.p999Ms} ms, max ${load.latency.maxMs} ms`,
     ].join('\n');
     const body = [
-      failed ? `      <failure message="${escapeAttribute('no request was answered')}" type="load">${escapeText(figures)}</failure>` : '',
+      failed
+        ? `      <failure message="${escapeAttribute(load.ok === 0 ? 'no request was answered' : `load threshold missed: ${missed.map(describeCheck).join('; ')}`)}" type="load">${escapeText(figures)}</failure>`
+        : '',
       `      <system-out>${escapeText(figures)}</system-out>`,
     ].filter(Boolean);
     suites.push(
@@ -68,6 +72,7 @@ function suite(
     ['target.where', report.target.where],
     ['deadlineMs', String(report.settings.deadlineMs)],
     ['exitCode', String(report.exitCode)],
+    ...(report.firmware ? [['firmware', report.firmware]] : []),
   ]
     .map(([key, value]) => `      <property name="${escapeAttribute(key!)}" value="${escapeAttribute(value!)}"/>`)
     .join('\n');
@@ -93,7 +98,7 @@ function suite(
 function testcase(result: CaseResult): string {
   const group = result.id.split('.')[0] ?? 'case';
   const open = `    <testcase name="${escapeAttribute(result.id)}" classname="iotcloud.conformance.${escapeAttribute(group)}" time="${seconds(result.durationMs)}"`;
-  const detail = `${result.message}\n\ncase: ${result.description}\nspec: docs/protocol.md, section "${result.specSection}"${result.required ? '' : '\n(optional case: does not fail the run)'}`;
+  const detail = `${result.message}\n\ncase: ${result.description}\nspec: docs/protocol.md#${specReference(result.specSection).anchor} (${specReference(result.specSection).label})${result.required ? '' : '\n(optional case: does not fail the run)'}`;
   switch (result.status) {
     case 'pass':
       return `${open}/>`;

@@ -49,7 +49,9 @@ export class RestTarget implements DeviceTarget {
 
   async command(command: string, params: unknown, timeoutMs: number): Promise<HarnessOutcome> {
     const serverTimeout = Math.min(Math.max(1, Math.round(timeoutMs)), serverMaxTimeoutMs);
-    const path = `api/v1/devices/${encodeURIComponent(this.deviceId)}/commands/${encodeURIComponent(command)}?timeoutMs=${serverTimeout}`;
+    // The harness judges the device by its answers and silences, so it asks even when the server
+    // sees the device offline (wait=true; otherwise refused at once with 409).
+    const path = `api/v1/devices/${encodeURIComponent(this.deviceId)}/commands/${encodeURIComponent(command)}?timeoutMs=${serverTimeout}&wait=true`;
     const base = { deviceId: this.deviceId, command, cid: '' };
     const startedAt = performance.now();
     const answer = await this.post(path, params === undefined ? {} : params, serverTimeout + clientGraceMs);
@@ -97,6 +99,11 @@ function mapAnswer(answer: HttpAnswer, base: { deviceId: string; command: string
     case 200:
       return { status: 'ok', ...base, result: (body.result ?? {}) as Record<string, unknown>, elapsedMs, httpStatus };
     case 502:
+      if (error.name === 'INVALID_ANSWER') {
+        // The device answered, but not validly: counted as an invalid answer, never as a timeout.
+        const raw = (body.error as { answer?: unknown }).answer;
+        return { status: 'invalid-answer', ...base, elapsedMs, problem: error.message.replace(/^.*?, which is not a valid answer: /s, ''), answer: { topic: `server/${base.deviceId}/${base.command}`, payload: typeof raw === 'string' ? raw : '' }, source: 'device', httpStatus };
+      }
       return { status: 'device-error', ...base, error, elapsedMs, source: 'device', httpStatus };
     case 400:
       return { status: 'device-error', ...base, error, elapsedMs, source: body.source === 'device' ? 'device' : 'server', httpStatus };

@@ -5,14 +5,8 @@
  */
 import type { CommandOutcome, ErrorBody } from '../../firmware-protocol/index.ts';
 
-/** An answer as it came off the wire, kept so that failure messages can show what the device sent. */
-export interface AnswerSeen {
-  topic: string;
-  /** The payload as text (invalid UTF-8 replaced), cut to a readable length. */
-  payload: string;
-  /** The `cid` the answer carried, when it carried a readable one. */
-  cid?: string;
-}
+import type { AnswerSeen } from '../../firmware-protocol/index.ts';
+export type { AnswerSeen };
 
 /** Extra facts a target adds to the protocol's CommandOutcome. */
 export interface OutcomeExtras {
@@ -25,17 +19,7 @@ export interface OutcomeExtras {
 }
 
 /** The device answered, but the answer does not decode: bad JSON, wrong types, fields missing. */
-export interface InvalidAnswerOutcome {
-  status: 'invalid-answer';
-  deviceId: string;
-  command: string;
-  cid: string;
-  elapsedMs: number;
-  /** Why the codec refused it. */
-  problem: string;
-  answer: AnswerSeen;
-  source: 'device';
-}
+export type InvalidAnswerOutcome = Extract<CommandOutcome, { status: 'invalid-answer' }> & { source: 'device' };
 
 export type HarnessOutcome = (CommandOutcome & OutcomeExtras) | InvalidAnswerOutcome;
 export type OutcomeStatus = HarnessOutcome['status'];

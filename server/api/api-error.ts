@@ -12,7 +12,8 @@ export type ApiErrorName =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNAVAILABLE'
-  | 'DEVICE_ERROR';
+  | 'DEVICE_ERROR'
+  | 'DEVICE_OFFLINE';
 
 export interface ApiErrorBody {
   error: { name: string; message: string; code?: number; field?: string };

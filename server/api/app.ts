@@ -14,6 +14,7 @@ import { registerDeviceRoutes } from './device-routes.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { AddressRateLimit, type AddressRateLimitOptions } from './address-rate-limit.ts';
 import { registerBrokerAuthRoutes, type BrokerAuthOptions } from './broker-auth-routes.ts';
+import { legacyApi } from '../legacy-api/index.ts';
 
 export interface AppOptions {
   logger: Logger;
@@ -23,6 +24,7 @@ export interface AppOptions {
   bus: DeviceBus;
   rootCaPem: string;
   defaultCommandTimeoutMs: number;
+  offlineGraceMs: number;
   /** RabbitMQ engine: the endpoints rabbitmq_auth_backend_http asks on every device connect. */
   brokerAuth?: Omit<BrokerAuthOptions, 'logger'>;
   loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number; overBudgetIntervalMs?: number };
@@ -30,6 +32,8 @@ export interface AppOptions {
   signupLimits?: AddressRateLimitOptions;
   /** RSA-2048 registrations per client address (each costs 0.1-0.3 s of key generation). */
   rsaRegistrationLimits?: AddressRateLimitOptions;
+  /** The original libpyiotcloud routes at the root path, over the same accounts, registry and bus. */
+  legacyApi?: boolean;
 }
 
 export const DEFAULT_LIMITS = {
@@ -65,11 +69,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }) as unknown as FastifyInstance;
 
-  // Query strings are text: coerce only there (timeoutMs=500).
+  // The original libpyiotcloud client sends its JSON parameters in GET bodies (http.client allows
+  // it): read a GET body like any other. A GET without a body is unchanged.
+  app.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
+
+  // Query strings are text: coerce only there (timeoutMs=500, wait=true).
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined || request.body === null) request.body = {}; // no body: no parameters
     const query = request.query as Record<string, unknown>;
     if (typeof query.timeoutMs === 'string' && /^\d{1,6}$/.test(query.timeoutMs)) query.timeoutMs = Number(query.timeoutMs);
+    if (query.wait === 'true' || query.wait === 'false') query.wait = query.wait === 'true';
   });
 
   // An empty body with or without a JSON content type means "no parameters". JSON is UTF-8
@@ -122,9 +131,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
-  registerAuthRoutes(app, options.accounts, new LoginLimiter(options.loginLimits ?? DEFAULT_LIMITS.login), new AddressRateLimit('sign-ups', options.signupLimits ?? DEFAULT_LIMITS.signup));
+  const limiter = new LoginLimiter(options.loginLimits ?? DEFAULT_LIMITS.login); // one limiter for both APIs: a guesser gains nothing by switching
+  registerAuthRoutes(app, options.accounts, limiter, new AddressRateLimit('sign-ups', options.signupLimits ?? DEFAULT_LIMITS.signup));
   registerDeviceRoutes(app, { ...options, rsaRegistrations: new AddressRateLimit('RSA-2048 registrations', options.rsaRegistrationLimits ?? DEFAULT_LIMITS.rsaRegistration) });
   registerCommandRoutes(app, { ...options, defaultTimeoutMs: options.defaultCommandTimeoutMs });
+
+  if (options.legacyApi) {
+    await app.register(legacyApi, {
+      accounts: options.accounts,
+      devices: options.devices,
+      bus: options.bus,
+      rootCaPem: options.rootCaPem,
+      limiter,
+      defaultTimeoutMs: options.defaultCommandTimeoutMs,
+    });
+  }
 
   if (options.brokerAuth) registerBrokerAuthRoutes(app, { ...options.brokerAuth, logger: options.logger.child({ component: 'broker-auth' }) });
 

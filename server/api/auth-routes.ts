@@ -3,7 +3,7 @@ import type { Accounts } from '../accounts.ts';
 import { ApiError, unauthorized } from './api-error.ts';
 import type { LoginLimiter } from './login-limiter.ts';
 import type { AddressRateLimit } from './address-rate-limit.ts';
-import { Credentials, ErrorAnswer, LoginAnswer } from './schemas.ts';
+import { Credentials, ErrorAnswer, LoginAnswer, LoginCredentials } from './schemas.ts';
 
 type CredentialsBody = { username: string; password: string };
 
@@ -20,7 +20,7 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, lim
 
   app.post<{ Body: CredentialsBody }>(
     '/api/v1/auth/login',
-    { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: Credentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer, 503: ErrorAnswer } } },
+    { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: LoginCredentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer, 503: ErrorAnswer } } },
     async (request) => {
       const { username, password } = request.body;
       const attempt = limiter.start(request.ip, username);

@@ -8,7 +8,8 @@
  *   /resource  username, vhost, resource, name, permission, [client_id]
  *   /topic     username, vhost, resource, name, permission, routing_key, variable_map.client_id
  *
- * A device logs in with its certificate (username = CN, no password). The node checks its
+ * A device logs in with its certificate (username = CN, no password field: one with a password,
+ * even an empty one, named its user itself and is refused). The node checks its
  * internal database first, where only the iotcloud server's own user lives, so these endpoints
  * answer for devices only: registered and not revoked; MQTT client id = username (the user check
  * carries no client id in 3.10, so the vhost check, asked right after login, enforces it); read
@@ -20,11 +21,17 @@
  * are never reused (a revoked id stays taken) and only the platform CA's certificates get through
  * the TLS listeners.
  *
- * Only loopback callers are answered: the node runs beside the server.
+ * Only the node is answered: it proves itself with HTTP Basic `node:<secret>` (the secret is made
+ * by `iotcloud broker start` and kept in the node's state folder, mode 0600; RabbitMQ 3.10's
+ * HTTP backend can send neither a client certificate nor a header, only the URL's user info),
+ * and from loopback (the node runs beside the server). Any other local process gets 401: these
+ * answers would tell it which device ids exist.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AMQP_EXCHANGE, amqpDeviceQueue, isValidDeviceId, RESPONSE_PREFIX } from '../../firmware-protocol/index.ts';
+import { rateLimitedLog } from '../rate-limited-log.ts';
 
 export interface BrokerAuthority {
   /** Any device, revoked ones included; the registry store fits. */
@@ -35,20 +42,27 @@ export interface BrokerAuthOptions {
   authority: BrokerAuthority;
   /** The server's own broker user (internal backend): never accepted here. */
   serviceUser: string;
+  /** The node's proof: requests must carry HTTP Basic `<user>:<secret>` (see broker/node.ts). */
+  node: { user: string; secret: string };
   /** The one vhost devices use. */
   vhost?: string;
   /** Where the routes live; the broker's auth_http.*_path settings point here. */
   prefix?: string;
-  logger?: Pick<Logger, 'info' | 'debug' | 'warn'>;
+  logger?: Logger;
 }
 
 export const brokerAuthPrefix = '/api/v1/broker-auth';
 
 type Fields = Record<string, string | undefined>;
-type Verdict = { allow: true } | { allow: false; reason: string };
+/**
+ * `logKey` groups refusals for the log's rate limit (5 lines a minute per key). It defaults to
+ * the username, which is certificate-proven from the vhost check on; names a client merely
+ * claims share one key, so inventing names cannot multiply the log lines.
+ */
+type Verdict = { allow: true } | { allow: false; reason: string; logKey?: string };
 
 const allow: Verdict = { allow: true };
-const deny = (reason: string): Verdict => ({ allow: false, reason });
+const deny = (reason: string, logKey?: string): Verdict => ({ allow: false, reason, ...(logKey === undefined ? {} : { logKey }) });
 
 const FORM = 'application/x-www-form-urlencoded';
 const commandWord = /^[A-Za-z0-9_-]{1,64}$/;
@@ -57,6 +71,8 @@ export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAu
   const prefix = options.prefix ?? brokerAuthPrefix;
   const policy = new BrokerAuthPolicy(options);
   const log = options.logger;
+  const refusals = log ? rateLimitedLog(log) : undefined;
+  const isNode = nodeCheck(options.node.user, options.node.secret);
 
   // Encapsulated: the form parser serves these routes only; the REST API stays JSON-only.
   void app.register(
@@ -69,11 +85,35 @@ export function registerBrokerAuthRoutes(app: FastifyInstance, options: BrokerAu
         if (!isLoopback(request.socket.remoteAddress)) {
           return reply.code(403).type('text/plain').send('deny');
         }
+        if (!isNode(request.headers.authorization)) {
+          refusals?.(
+            'warn',
+            `broker-auth caller ${request.socket.remoteAddress ?? ''}`,
+            { check: name, ip: request.socket.remoteAddress, reason: 'no valid node credentials' },
+            'broker-auth request refused: only the RabbitMQ node started by `iotcloud broker start` may ask (HTTP Basic node:<secret> from its state folder)',
+          );
+          return reply.code(401).type('text/plain').send('deny');
+        }
         const fields = (request.method === 'GET' ? request.query : request.body) as Fields | undefined;
         const verdict = await check(fields ?? {});
         if (!verdict.allow) {
+          // A refused client may repeat itself as fast as it likes: the log is bounded per key.
           // Never log the password field: RabbitMQ forwards whatever the client sent.
-          log?.info({ check: name, username: fields?.username, name: fields?.name, routingKey: fields?.routing_key, permission: fields?.permission, reason: verdict.reason }, 'broker access denied');
+          refusals?.(
+            'warn',
+            `broker ${name} ${verdict.logKey ?? fields?.username ?? ''}`,
+            {
+              check: name,
+              username: fields?.username,
+              name: fields?.name,
+              routingKey: fields?.routing_key,
+              permission: fields?.permission,
+              clientId: fields?.client_id ?? fields?.['variable_map.client_id'],
+              ip: fields?.ip,
+              reason: verdict.reason,
+            },
+            'broker access denied',
+          );
         }
         return reply.type('text/plain').send(verdict.allow ? 'allow' : 'deny');
       };
@@ -102,10 +142,16 @@ export class BrokerAuthPolicy {
 
   async user(fields: Fields): Promise<Verdict> {
     const username = fields.username;
-    if (username === this.options.serviceUser) return deny('the service user logs in through the internal backend only');
-    if (!isValidDeviceId(username)) return deny('username is not a device id');
-    // Devices prove who they are with a certificate; a password means someone is trying a name.
-    if (fields.password !== undefined && fields.password !== '') return deny('devices log in with their certificate, not a password');
+    if (username === this.options.serviceUser) return deny('the service user logs in through the internal backend only', 'service user');
+    if (username === 'guest') {
+      return deny('there is no guest user on the iotcloud node: a device logs in with its certificate (AMQPS: SASL EXTERNAL; MQTTS: no username or password in CONNECT)', 'guest');
+    }
+    // Only a certificate login (MQTT without CONNECT credentials, AMQP EXTERNAL) reaches this
+    // check without a password field. Any password, the empty one included, means the client
+    // named a user itself: RabbitMQ 3.10 lets MQTT CONNECT credentials override the certificate,
+    // and PLAIN carries no certificate link, so B's certificate could otherwise log in as A.
+    if (fields.password !== undefined) return deny('a device logs in with its certificate only: a username and password (even an empty one) are refused; connect without them', 'password login');
+    if (!isValidDeviceId(username)) return deny('username is not a device id', 'not a device id');
     const device = await this.options.authority.getDevice(username);
     if (!device) return deny('device is not registered');
     if (device.revoked) return deny('device was unregistered');
@@ -135,22 +181,30 @@ export class BrokerAuthPolicy {
     return deny(`resource kind ${resource} is not allowed`);
   }
 
-  topic(fields: Fields): Verdict {
+  async topic(fields: Fields): Promise<Verdict> {
     const refused = this.identity(fields, fields['variable_map.client_id']);
     if (refused) return refused;
     const device = fields.username!;
     const key = fields.routing_key ?? '';
     if (fields.resource !== 'topic' || fields.name !== AMQP_EXCHANGE) return deny(`topic exchange ${fields.name} is not allowed`);
     if (fields.permission === 'read') {
-      // The first word of a binding is literal (ids hold no '.', '*' or '#'), so anything under
-      // `<id>.` matches only this device's requests.
-      return key.startsWith(`${device}.`) ? allow : deny(`may only subscribe to ${device}.#`);
+      // The first word of a binding is literal (ids hold no '.', '*' or '#'), so `<id>.` matches
+      // only this device's requests; one more word (a command, '*' or '#') bounds what a device
+      // can make the node keep as a binding.
+      const [id, word, ...rest] = key.split('.');
+      return id === device && word !== undefined && (word === '#' || word === '*' || commandWord.test(word)) && rest.length === 0
+        ? allow
+        : deny(`may only subscribe to ${device}.# or ${device}.<command>`);
     }
     if (fields.permission === 'write') {
       const [prefix, id, command, ...rest] = key.split('.');
-      return prefix === RESPONSE_PREFIX && id === device && command !== undefined && commandWord.test(command) && rest.length === 0
-        ? allow
-        : deny(`may only publish ${RESPONSE_PREFIX}.${device}.<command>`);
+      if (!(prefix === RESPONSE_PREFIX && id === device && command !== undefined && commandWord.test(command) && rest.length === 0)) {
+        return deny(`may only publish ${RESPONSE_PREFIX}.${device}.<command>`);
+      }
+      // Also asked when RabbitMQ publishes a will, possibly after the device was unregistered
+      // (its connection closed by the server): a revoked device publishes nothing.
+      const known = await this.options.authority.getDevice(device);
+      return known && !known.revoked ? allow : deny('device is not registered or was unregistered');
     }
     return deny(`permission ${fields.permission} is not allowed`);
   }
@@ -165,6 +219,14 @@ export class BrokerAuthPolicy {
     if (clientId !== undefined && clientId !== username) return deny(`client id ${clientId} does not match the certificate CN ${username}`);
     return undefined;
   }
+}
+
+/** Compares digests, so neither the length nor the bytes of the secret leak through timing. */
+function nodeCheck(user: string, secret: string): (authorization: string | undefined) => boolean {
+  if (secret.length < 16) throw new Error('the broker-auth node secret must be at least 16 characters');
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  const expected = digest(`Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`);
+  return (authorization) => authorization !== undefined && timingSafeEqual(digest(authorization), expected);
 }
 
 function isLoopback(address: string | undefined): boolean {

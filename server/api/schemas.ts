@@ -10,6 +10,15 @@ export const Credentials = Type.Object(
   { additionalProperties: false },
 );
 
+/** Login checks a password, it does not judge one: any length up to the cap, so a wrong one is a 401. */
+export const LoginCredentials = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
 export const LoginAnswer = Type.Object({
   token: Type.String({ description: 'send as `Authorization: Bearer <token>`' }),
   expiresAt: Type.String({ format: 'date-time' }),
@@ -51,12 +60,16 @@ export const ErrorAnswer = Type.Object({
     message: Type.String(),
     code: Type.Optional(Type.Integer()),
     field: Type.Optional(Type.String()),
+    answer: Type.Optional(Type.String({ description: 'INVALID_ANSWER: what the device sent (cut to 512 characters)' })),
   }),
   source: Type.Union([Type.Literal('server'), Type.Literal('device')]),
 });
 
 export const CommandQuery = Type.Object(
-  { timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'how long to wait for the device' })) },
+  {
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'how long to wait for the device' })),
+    wait: Type.Optional(Type.Boolean({ description: 'send even when the server sees the device offline, and wait up to timeoutMs for the answer (default: a device offline for a while is refused at once with 409 DEVICE_OFFLINE)' })),
+  },
   { additionalProperties: false },
 );
 

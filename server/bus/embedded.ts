@@ -148,6 +148,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
     if (!decoded.ok) {
       counters.answersInvalid++;
       refusalLog('warn', `answer:${packet.topic.split('/')[1]}`, { topic: packet.topic, error: decoded.error.message.slice(0, 300) }, 'invalid device answer');
+      pending.settleInvalid(decoded.error, packet.topic, packet.payload);
     } else if (pending.settle(decoded.value)) {
       counters.answersMatched++;
     }

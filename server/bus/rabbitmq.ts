@@ -16,7 +16,7 @@
  * says 503), new commands are refused the same way, and the bus reconnects with backoff.
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { backoffDelay, hostOf, isTlsUrl, serverName } from '../../device-link/index.ts';
+import { backoffDelay, hostOf, serverName } from '../../device-link/index.ts';
 import type { Logger } from 'pino';
 import {
   AMQP_EXCHANGE,
@@ -45,12 +45,13 @@ export interface BrokerControl {
 }
 
 export interface RabbitmqBusOptions {
-  /** `amqp://127.0.0.1:5682` (loopback) or `amqps://host:5681`; credentials go in `credentials`. */
+  /** `amqps://host:5681`: the node offers AMQP to devices and the server over TLS only. */
   url: string;
-  /** PLAIN login (the node's internal service user). Omit to log in with the TLS client certificate (EXTERNAL). */
-  credentials?: { username: string; password: string };
-  /** For amqps://: the platform CA, and a client certificate (the AMQPS listener requires one). */
-  tls?: { caPem: string; certPem?: string; keyPem?: string };
+  /**
+   * The platform CA, and the server's service client certificate: the login (SASL EXTERNAL, the
+   * certificate CN is the node's internal service user). The node offers no password login.
+   */
+  tls: { caPem: string; certPem: string; keyPem: string };
   /** Where devices connect, e.g. `mqtts://127.0.0.1:8893`: reported as `deviceUrl`. */
   deviceUrl: string;
   control?: BrokerControl;
@@ -236,6 +237,7 @@ class RabbitmqBus implements DeviceBus {
     if (!decoded.ok) {
       this.stats.answersInvalid++;
       this.log.warn({ routingKey: message.fields.routingKey, error: decoded.error.message }, 'invalid device answer');
+      this.pending.settleInvalid(decoded.error, message.fields.routingKey, message.content);
     } else if (this.pending.settle(decoded.value)) {
       this.stats.answersMatched++;
     }
@@ -347,32 +349,27 @@ class RabbitmqBus implements DeviceBus {
 
   private connectOptions(): amqp.Options.Connect {
     const url = new URL(this.options.url);
-    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new Error(`broker URL must be amqp:// or amqps://, got ${url.protocol}//`);
-    if (url.username || url.password) throw new Error('put the broker credentials in `credentials`, not in the URL (URLs end up in logs)');
+    if (url.protocol !== 'amqps:') throw new Error(`broker URL must be amqps:// (the node logs the server in by its client certificate), got ${url.protocol}//`);
+    if (url.username || url.password) throw new Error('the broker URL must not hold credentials: the server logs in with its service client certificate (SASL EXTERNAL)');
     const vhost = decodeURIComponent(url.pathname.slice(1)) || '/';
     return {
-      protocol: url.protocol.slice(0, -1),
+      protocol: 'amqps',
       hostname: hostOf(url),
-      port: url.port ? Number(url.port) : isTlsUrl(url) ? 5671 : 5672,
+      port: url.port ? Number(url.port) : 5671,
       vhost,
       heartbeat: this.options.heartbeatSeconds ?? 5,
-      ...(this.options.credentials ? { username: this.options.credentials.username, password: this.options.credentials.password } : {}),
     };
   }
 
   private socketOptions(): Record<string, unknown> {
     const url = new URL(this.options.url);
-    const external = this.options.credentials === undefined;
     return {
       noDelay: true, // commands are tiny; Nagle would hold each back for an ACK
-      ...(external ? { credentials: amqp.credentials.external() } : {}),
-      ...(isTlsUrl(url) && this.options.tls
-        ? {
-            ca: [this.options.tls.caPem],
-            ...(this.options.tls.certPem ? { cert: this.options.tls.certPem, key: this.options.tls.keyPem } : {}),
-            ...serverName(url),
-          }
-        : {}),
+      credentials: amqp.credentials.external(),
+      ca: [this.options.tls.caPem],
+      cert: this.options.tls.certPem,
+      key: this.options.tls.keyPem,
+      ...serverName(url),
     };
   }
 }

@@ -72,6 +72,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX devices_owner_listing_idx ON devices (owner_id, registration_seq) WHERE revoked_at IS NULL`,
     ],
   },
+  {
+    version: 3,
+    name: 'device certificate',
+    statements: [
+      // The certificate is public (the private key is never stored): the original libpyiotcloud
+      // API's get_device_list answers it. Devices registered before have none (NULL).
+      `ALTER TABLE devices ADD COLUMN cert_pem text`,
+    ],
+  },
 ];
 
 /** Arbitrary, fixed key for pg_advisory_xact_lock; only has to differ from other apps' keys in the same database. */

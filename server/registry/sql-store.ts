@@ -16,13 +16,14 @@ interface DeviceRow {
   owner_id: string;
   name: string;
   cert_fingerprint: string;
+  cert_pem: string | null;
   created_at: Date;
   last_seen_at: Date | null;
   online: boolean;
   revoked: boolean;
 }
 
-const DEVICE_COLUMNS = 'id, owner_id, name, cert_fingerprint, created_at, last_seen_at, online, revoked_at IS NOT NULL AS revoked';
+const DEVICE_COLUMNS = 'id, owner_id, name, cert_fingerprint, cert_pem, created_at, last_seen_at, online, revoked_at IS NOT NULL AS revoked';
 
 function toDevice(row: DeviceRow): Device {
   return {
@@ -30,6 +31,7 @@ function toDevice(row: DeviceRow): Device {
     ownerId: row.owner_id,
     name: row.name,
     certFingerprint: row.cert_fingerprint,
+    ...(row.cert_pem === null ? {} : { certPem: row.cert_pem }),
     createdAt: row.created_at,
     lastSeenAt: row.last_seen_at,
     online: row.online,
@@ -134,8 +136,8 @@ export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
     async createDevice(input: NewDevice): Promise<Device> {
       const { rows } = await engine
         .query<DeviceRow>(
-          `INSERT INTO devices (id, owner_id, name, cert_fingerprint) VALUES ($1, $2, $3, $4) RETURNING ${DEVICE_COLUMNS}`,
-          [input.id, input.ownerId, input.name, input.certFingerprint],
+          `INSERT INTO devices (id, owner_id, name, cert_fingerprint, cert_pem) VALUES ($1, $2, $3, $4, $5) RETURNING ${DEVICE_COLUMNS}`,
+          [input.id, input.ownerId, input.name, input.certFingerprint, input.certPem ?? null],
         )
         .catch((error: unknown) => {
           const constraint = uniqueViolation(error);

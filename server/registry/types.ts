@@ -12,6 +12,8 @@ export interface Device {
   ownerId: string;
   name: string;
   certFingerprint: string;
+  /** The device certificate (public), when it was stored at registration (not for devices registered before it was). */
+  certPem?: string;
   createdAt: Date;
   lastSeenAt: Date | null;
   online: boolean;
@@ -23,6 +25,7 @@ export interface NewDevice {
   ownerId: string;
   name: string;
   certFingerprint: string;
+  certPem?: string;
 }
 
 export interface Session {

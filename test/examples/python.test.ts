@@ -26,7 +26,8 @@ import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBrokerNode, stopBrokerNode, serviceUsername, type BrokerNode } from '../../broker/node.ts';
+import { conformanceSuite } from '../../harness/conformance/suite.ts';
+import { brokerAuthNodeUser, prepareServiceCredentials, startBrokerNode, stopBrokerNode, serviceUsername, type BrokerNode } from '../../broker/node.ts';
 import { rabbitmqBin } from '../../broker/layout.ts';
 import { createEphemeralCertificateAuthority } from '../../certs/index.ts';
 import { commandNames, limits } from '../../firmware-protocol/index.ts';
@@ -236,6 +237,9 @@ function caseStatus(run: HarnessRun, id: string): string | undefined {
 
 /** Cases that need the wire (raw payloads, topics): they only pass on a direct broker target. */
 const rawCases = ['hygiene.cid-echo', 'hygiene.cid-echo-on-error', 'hygiene.empty-payload', 'hygiene.malformed-json', 'hygiene.non-object-array', 'hygiene.non-object-scalar', 'hygiene.invalid-utf8', 'hygiene.oversized', 'hygiene.no-foreign-topics', 'hygiene.unknown-command'];
+
+/** The suite's size, from the suite itself: a new case must not need an edit here. */
+const SUITE_SIZE = conformanceSuite().length;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -573,7 +577,7 @@ describe('iotcloud harness --embedded --spawn with mqtt_device.py (settings from
         child.on('close', (code) => resolve({ code, stdout, stderr }));
       });
       expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
-      expect(result.stdout).toMatch(/71 passed, 0 failed/);
+      expect(result.stdout).toMatch(new RegExp(`${SUITE_SIZE} passed, 0 failed`));
       const report = JSON.parse(await readFile(join(dir, 'reports', 'harness-report.json'), 'utf8')) as { exitCode: number };
       expect(report.exitCode).toBe(0);
     } finally {
@@ -646,14 +650,14 @@ describe('amqp_device.py on a project-owned RabbitMQ node (AMQPS, SASL EXTERNAL 
     ownerId = (await store.createUser(`owner${process.pid}`, 'not-a-real-hash')).id;
     const logger = pino({ level: process.env.IOTCLOUD_TEST_LOG ?? 'silent' });
     authApp = Fastify({ https: { cert: serverTls.certPem, key: serverTls.keyPem }, loggerInstance: logger }) as unknown as FastifyInstance;
-    registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, logger });
+    const { authSecret } = await prepareServiceCredentials(stateDir);
+    registerBrokerAuthRoutes(authApp, { authority: store, serviceUser: serviceUsername, node: { user: brokerAuthNodeUser, secret: authSecret }, logger });
     await authApp.listen({ host: '127.0.0.1', port: 0 });
     const authPort = (authApp.server.address() as { port: number }).port;
-    const [amqpPort, amqpsPort, mqttsPort, distPort, plainMqttPort] = await freePorts(5);
+    const [amqpsPort, mqttsPort, distPort, plainMqttPort] = await freePorts(4);
     mqttPort = plainMqttPort!;
     node = await startBrokerNode({
       stateDir,
-      amqpPort,
       amqpsPort,
       mqttsPort,
       mqttPort,

@@ -151,6 +151,53 @@ describe('through the harness entry point', () => {
     expect(output.text()).toMatch(/load latency: p50 [\d.]+ ms/);
   });
 
+  it('a missed threshold fails the run with exit 4 and names the flag; kept thresholds pass', async () => {
+    devices.push(await simulatedDevice(broker.url, 'slow0', 'delay=30'));
+    const slow = captureOutput();
+    const missed = await executeHarness({
+      target: { kind: 'mqtt', url: broker.url, deviceId: 'slow0' },
+      conformance: false,
+      load: { mode: 'closed', count: 20, concurrency: 4 },
+      thresholds: { maxP99Ms: 5, maxErrorRatePct: 0 },
+      output: slow,
+      tty: false,
+    });
+    expect(missed.exitCode).toBe(4);
+    expect(missed.report?.verdict).toMatch(/^load threshold missed: p99 [\d.]+ ms above --max-p99 5 ms$/);
+    expect(missed.report?.thresholds?.map((check) => [check.name, check.passed])).toEqual([
+      ['max-p99', false],
+      ['max-error-rate', true],
+    ]);
+    expect(slow.text()).toContain('exit 4: load threshold missed');
+
+    const kept = await executeHarness({
+      target: { kind: 'mqtt', url: broker.url, deviceId: 'slow0' },
+      conformance: false,
+      load: { mode: 'closed', count: 20, concurrency: 4 },
+      thresholds: { maxP99Ms: 60_000, maxErrorRatePct: 0, minThroughputPerSec: 0.001 },
+      output: captureOutput(),
+      tty: false,
+    });
+    expect(kept.exitCode).toBe(0);
+    expect(kept.report?.thresholds?.every((check) => check.passed)).toBe(true);
+  });
+
+  it('an error rate above --max-error-rate fails the run even when every answer was fast', async () => {
+    devices.push(await simulatedDevice(broker.url, 'lossy0', 'drop=1'), await simulatedDevice(broker.url, 'good0'));
+    const run = await executeHarness({
+      target: { kind: 'mqtt', url: broker.url, deviceId: 'lossy0' },
+      conformance: false,
+      deadlineMs: 300,
+      load: { mode: 'closed', count: 8, concurrency: 8, deviceIds: ['lossy0', 'good0'] },
+      thresholds: { maxErrorRatePct: 10 },
+      output: captureOutput(),
+      tty: false,
+    });
+    expect(run.report?.load?.ok).toBeGreaterThan(0);
+    expect(run.exitCode).toBe(4);
+    expect(run.report?.verdict).toMatch(/error rate [\d.]+ % above --max-error-rate 10 %/);
+  });
+
   it('bad load options are a setup error before anything connects', async () => {
     const output = captureOutput();
     const run = await executeHarness({ target: { kind: 'mqtt', url: 'mqtt://127.0.0.1:1', deviceId: 'x' }, load: { mode: 'rate', count: 10 }, output, tty: false });

@@ -25,6 +25,7 @@ import {
   type RunReport,
 } from '../../harness/index.ts';
 import { makeReport } from '../../harness/verdict.ts';
+import { describeCounts, describeDevices, specReference } from '../../harness/reports/wording.ts';
 import { captureOutput, simulatedDevice, startBroker, type TestBroker } from './fixtures.ts';
 import { descendants, parseXml, type XmlElement } from './xml.ts';
 
@@ -132,7 +133,7 @@ describe('JUnit XML', () => {
     const testcase = descendants(root, 'testcase').find((element) => element.attributes.name === 'synthetic.hostile-output')!;
     const failure = testcase.children.find((child) => child.name === 'failure')!;
     expect(failure.attributes.message).toContain('<script>alert("x")</script> &');
-    expect(failure.text).toContain('spec: docs/protocol.md, section "2. Messages"');
+    expect(failure.text).toContain('spec: docs/protocol.md#2-messages (2. Messages)');
     expect(failure.text).toContain('\'apostrophes\' ]]> end');
     const failed = byStatus('fail').find((result) => result.required)!;
     const failedCase = descendants(root, 'testcase').find((element) => element.attributes.name === failed.id)!;
@@ -181,6 +182,14 @@ describe('HTML report', () => {
     // Hostile output is shown as text, never run as markup.
     expect(await page.locator('#cases tr[data-id="synthetic.hostile-output"] td.message').innerText()).toContain('<script>alert("x")</script>');
     expect(await page.locator('script').count()).toBe(0);
+    // Worst first: a required failure heads the table, passes come last; numbers keep suite order.
+    expect(await page.locator('#cases tbody tr').first().getAttribute('class')).toBe('case fail required');
+    expect(await page.locator('#cases tbody tr').last().getAttribute('data-status')).toBe('pass');
+    // Spec sections are links into docs/protocol.md, without Markdown backticks.
+    const citing = report.conformance!.cases.find((result) => result.specSection.includes('`get_gpio`'))!;
+    const getGpio = page.locator(`#cases tr[data-id="${citing.id}"] td a`);
+    expect(await getGpio.innerText()).toBe('4. Commands > get_gpio');
+    expect(await getGpio.getAttribute('href')).toMatch(/\/docs\/protocol\.md#get_gpio$/);
 
     for (const id of ['conformance-latency-histogram', 'load-latency-histogram']) {
       const bars = page.locator(`svg#${id} rect.bar`);
@@ -269,3 +278,27 @@ function checkJenkinsSchema(root: XmlElement): void {
     expect(suite.attributes.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
   }
 }
+
+describe('report wording', () => {
+  it('counts leave out what is zero, never "0 failed (0 required)"', () => {
+    const clean = { total: 77, passed: 71, failed: 0, notApplicable: 6, requiredFailed: 0, optionalFailed: 0 };
+    expect(describeCounts(clean)).toBe('71 passed, 6 not applicable of 77 cases');
+    expect(describeCounts({ ...clean, passed: 68, failed: 3, requiredFailed: 2, optionalFailed: 1 })).toBe('68 passed, 3 failed (2 required, 1 optional), 6 not applicable of 77 cases');
+  });
+
+  it('every spec section a case cites is a heading of docs/protocol.md', async () => {
+    const markdown = await readFile(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+    const anchors = new Set(
+      [...markdown.matchAll(/^#{1,4} (.+)$/gm)].map((match) =>
+        match[1]!.toLowerCase().replaceAll('`', '').replace(/[^a-z0-9 _-]/g, '').trim().replace(/ /g, '-'),
+      ),
+    );
+    const cited = new Set(conformanceSuite().map((entry) => specReference(entry.specSection).anchor));
+    expect([...cited].filter((anchor) => !anchors.has(anchor))).toEqual([]);
+  });
+
+  it('a load run over several devices is titled by their number', () => {
+    expect(describeDevices('abc', 3)).toBe('3 devices (abc and 2 more)');
+    expect(describeDevices('abc', 1)).toBe('abc');
+  });
+});

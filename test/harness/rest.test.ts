@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
-import { executeHarness, openRestTarget, type CaseResult, type HarnessOptions, type RestTarget } from '../../harness/index.ts';
+import { executeHarness, openRestTarget, runLoad, type CaseResult, type HarnessOptions, type RestTarget } from '../../harness/index.ts';
 import type { DeviceRegistration, RestClient } from '../../rest-client/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { captureOutput } from './fixtures.ts';
@@ -76,6 +76,31 @@ describe('REST target', () => {
       await silent.close();
     } finally {
       await target.close();
+    }
+  });
+
+  it('an answer that fails the spec is an invalid answer at once (502 INVALID_ANSWER), and the load runner counts it as such, not as a timeout', async () => {
+    const wrong = await client.registerDevice('mistyped board');
+    const board = await startDevice({
+      transport: 'mqtt',
+      url: server.server.mqttUrl,
+      deviceId: wrong.deviceId,
+      credentials: { caPem: wrong.rootCa, certPem: wrong.certificate, keyPem: wrong.privateKey },
+      profile: 'malformed=1@types',
+    });
+    const target = openRestTarget({ baseUrl: server.server.apiUrl, token: client.token!, deviceId: wrong.deviceId, ca: server.server.rootCaPem });
+    try {
+      // A deadline beyond the test's timeout: only an answer settled on arrival passes.
+      const outcome = await target.command('get_mac', {}, 60_000);
+      expect(outcome).toMatchObject({ status: 'invalid-answer', httpStatus: 502, source: 'device' });
+      if (outcome.status !== 'invalid-answer') return;
+      expect(outcome.problem).toMatch(/^invalid get_mac response: \/value/); // the reason alone: showOutcome adds the answer
+      expect(outcome.answer.payload).not.toBe('');
+      const load = await runLoad([target], { mode: 'closed', command: 'get_mac', count: 5, timeoutMs: 60_000 });
+      expect(load).toMatchObject({ sent: 5, invalidAnswers: 5, timeouts: 0, ok: 0 });
+    } finally {
+      await target.close();
+      await board.stop();
     }
   });
 

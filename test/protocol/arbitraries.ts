@@ -26,6 +26,7 @@ export const messageArbitraries: { [C in CommandName]: Pair<C> } = {
   get_status: fc.record({ request: none, response: fc.record({ status }) }),
   reset_device: fc.record({ request: none, response: fc.record({ status }) }),
   write_uart: fc.record({ request: fc.record({ data: uart }), response: fc.record({ data: uart }) }),
+  set_status: fc.record({ request: fc.constant({ status: 'restart' as const }), response: fc.record({ status }) }),
 };
 
 export const deviceIdArb = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/);

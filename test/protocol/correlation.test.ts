@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PendingRequests, type Clock } from '../../firmware-protocol/index.ts';
+import { ANSWER_SHOWN_CHARS, decodeResponse, PendingRequests, type Clock } from '../../firmware-protocol/index.ts';
 
 /** A clock the test advances by hand: timeouts fire exactly when the test says. */
 function manualClock(): Clock & { advance(ms: number): void } {
@@ -27,6 +27,31 @@ describe('PendingRequests', () => {
     expect(await a.outcome).toMatchObject({ status: 'ok', result: { value: 1 } });
     expect(await b.outcome).toMatchObject({ status: 'ok', result: { value: 2 } });
     expect(pending.size).toBe(0);
+  });
+
+  it('an answer that fails the spec settles its request at once as invalid, with the reason and the answer (bounded)', async () => {
+    const clock = manualClock();
+    const pending = new PendingRequests(clock);
+    const mac = pending.open('d1', 'get_mac', 60_000);
+    const ip = pending.open('d1', 'get_ip', 60_000);
+    const decoded = decodeResponse('server/d1/get_mac', '{"value":""}');
+    expect(decoded.ok).toBe(false);
+    if (decoded.ok) return;
+    expect(pending.settleInvalid(decoded.error, 'server/d1/get_mac', '{"value":""}')).toBe(true);
+    const outcome = await mac.outcome;
+    expect(outcome).toMatchObject({ status: 'invalid-answer', cid: mac.cid, answer: { topic: 'server/d1/get_mac', payload: '{"value":""}' } });
+    expect(outcome.status === 'invalid-answer' && outcome.problem).toMatch(/invalid get_mac response: \/value/);
+    expect(pending.size).toBe(1); // get_ip still waits
+
+    const long = `{"value":"${'x'.repeat(2000)}"}`;
+    const bad = decodeResponse('server/d1/get_ip', long);
+    if (bad.ok) throw new Error('expected a refusal');
+    pending.settleInvalid(bad.error, 'server/d1/get_ip', long);
+    const cut = await ip.outcome;
+    expect(cut.status === 'invalid-answer' && cut.answer.payload.length).toBeLessThan(ANSWER_SHOWN_CHARS + 40);
+    // Nothing in flight for it, or an unreadable topic: nothing is settled.
+    const unasked = decodeResponse('server/d1/get_mac', '{"value":""}');
+    if (!unasked.ok) expect(pending.settleInvalid(unasked.error, 'server/d1/get_mac', '{}')).toBe(false);
   });
 
   it('an answer without cid settles the oldest request of that device and command', async () => {

@@ -15,7 +15,6 @@ import rhea, { type ConnectionOptions, type EventContext } from 'rhea';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rabbitmqBin } from '../../broker/layout.ts';
 import { AMQP_EXCHANGE, amqpDeviceQueue, deviceSubscription } from '../../firmware-protocol/index.ts';
-import { startRabbitmqBus } from '../../server/bus/rabbitmq.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/device.ts';
 import type { Credentials } from '../../device-link/index.ts';
 import { startRabbitmqPlatform, type RabbitmqPlatform } from '../../testkit/rabbitmq-platform.ts';
@@ -110,7 +109,8 @@ describe('AMQP 1.0 devices on the RabbitMQ node', () => {
     const sim = await device(id, await platform.register(id), 'amqp10');
     await until(async () => (await platform.bus.command(id, 'get_status', {}, 500)).status === 'ok');
     // As if the queue had been declared with no server around: take the binding away again.
-    const admin = await amqp.connect(platform.node.amqpUrl, { credentials: amqp.credentials.plain(platform.node.credentials.username, platform.node.credentials.password) });
+    const { caPem, certPem, keyPem } = platform.serviceTls;
+    const admin = await amqp.connect(platform.node.amqpsUrl, { credentials: amqp.credentials.external(), ca: [caPem], cert: certPem, key: keyPem });
     try {
       const channel = await admin.createChannel();
       await channel.unbindQueue(amqpDeviceQueue(id), AMQP_EXCHANGE, deviceSubscription(id, 'amqp'));
@@ -119,7 +119,7 @@ describe('AMQP 1.0 devices on the RabbitMQ node', () => {
       await admin.close();
     }
 
-    const late = await startRabbitmqBus({ url: platform.node.amqpUrl, credentials: platform.node.credentials, deviceUrl: platform.node.mqttsUrl, control: platform.control, logger: platform.logger });
+    const late = await platform.startBus();
     try {
       await until(async () => (await late.command(id, 'get_status', {}, 500)).status === 'ok', 30_000);
       expect(sim.connected).toBe(true);

@@ -9,21 +9,23 @@ const devices = new Map<string, { revoked: boolean }>([
   ['gone', { revoked: true }],
 ]);
 const service = '_iotcloud-server';
+const nodeSecret = 'a-node-secret-of-the-state-folder';
+const nodeAuthorization = `Basic ${Buffer.from(`node:${nodeSecret}`).toString('base64')}`;
 let app: FastifyInstance;
 
 beforeAll(async () => {
   app = Fastify() as unknown as FastifyInstance;
-  registerBrokerAuthRoutes(app, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service });
+  registerBrokerAuthRoutes(app, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, node: { user: 'node', secret: nodeSecret } });
   await app.ready();
 });
 afterAll(() => app.close());
 
 /** What RabbitMQ's HTTP backend sends: a form-encoded POST (auth_http.http_method = post). */
-async function ask(path: string, fields: Record<string, string>, remoteAddress = '127.0.0.1'): Promise<string> {
+async function ask(path: string, fields: Record<string, string>, remoteAddress = '127.0.0.1', authorization: string | undefined = nodeAuthorization): Promise<string> {
   const response = await app.inject({
     method: 'POST',
     url: `/api/v1/broker-auth/${path}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization === undefined ? {} : { authorization }) },
     payload: new URLSearchParams(fields).toString(),
     remoteAddress,
   });
@@ -47,6 +49,10 @@ describe('user: who may log in', () => {
 
   it('refuses a password (someone trying a name) and the service user (internal backend only)', async () => {
     expect(await ask('user', { username: 'dev1', password: 'x' })).toBe('deny');
+    // What RabbitMQ 3.10 sends for MQTT CONNECT credentials or SASL PLAIN with an empty password
+    // (issue 15: another device's certificate plus the victim's name); a certificate login has no password field.
+    expect(await ask('user', { username: 'dev1', password: '' })).toBe('deny');
+    expect(await ask('user', { username: 'guest', password: 'guest' })).toBe('deny');
     expect(await ask('user', { username: service, password: 'whatever' })).toBe('deny');
   });
 
@@ -55,7 +61,7 @@ describe('user: who may log in', () => {
   });
 
   it('answers GET with a query string too (auth_http.http_method = get)', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/v1/broker-auth/user?username=dev1' });
+    const response = await app.inject({ method: 'GET', url: '/api/v1/broker-auth/user?username=dev1', headers: { authorization: nodeAuthorization } });
     expect(response.body).toBe('allow');
   });
 });
@@ -99,6 +105,10 @@ describe('topic: routing keys on amq.topic', () => {
     expect(await topic('dev1', 'read', '#')).toBe('deny');
     expect(await topic('dev1', 'read', '*.get_gpio')).toBe('deny');
     expect(await topic('dev1', 'read', 'server.dev1.get_gpio')).toBe('deny');
+    // Issue 15: bindings a device can make the node keep are short.
+    expect(await topic('dev1', 'read', 'dev1.*')).toBe('allow');
+    expect(await topic('dev1', 'read', `dev1.${'a'.repeat(6000)}`)).toBe('deny');
+    expect(await topic('dev1', 'read', 'dev1.a.b.c')).toBe('deny');
   });
 
   it('writes only its own answers, one command word', async () => {
@@ -109,15 +119,57 @@ describe('topic: routing keys on amq.topic', () => {
     expect(await topic('dev1', 'write', 'server.dev1.a.b')).toBe('deny');
   });
 
+  it('an unregistered device publishes nothing, not even its will after the server closed its connection', async () => {
+    expect(await topic('gone', 'write', 'server.gone.get_status')).toBe('deny');
+    expect(await topic('nobody', 'write', 'server.nobody.get_status')).toBe('deny');
+  });
+
   it('refuses when the client id is not the username', async () => {
     expect(await topic('dev1', 'read', 'dev1.#', 'dev2')).toBe('deny');
   });
 });
 
 describe('callers', () => {
+  it('answers the node only: any other local process (no or a wrong Basic secret) gets 401 and deny', async () => {
+    const wrong = `Basic ${Buffer.from('node:not-the-secret').toString('base64')}`;
+    for (const authorization of [undefined, wrong, `Basic ${Buffer.from(`guest:${nodeSecret}`).toString('base64')}`, nodeSecret]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/v1/broker-auth/user',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization === undefined ? {} : { authorization }) },
+        payload: 'username=dev1',
+      });
+      expect(response.statusCode).toBe(401);
+      expect(response.body).toBe('deny');
+    }
+    expect(await ask('user', { username: 'dev1' })).toBe('allow');
+  });
+
   it('answers loopback only', async () => {
     expect(await ask('user', { username: 'dev1' }, '10.1.2.3')).toBe('deny');
     expect(await ask('user', { username: 'dev1' }, '::1')).toBe('allow');
     expect(await ask('user', { username: 'dev1' }, '::ffff:127.0.0.1')).toBe('allow');
+  });
+});
+
+describe('refusal log', () => {
+  it('logs refusals with the reason, bounded: password logins share one allowance however many names they claim', async () => {
+    const lines: { username?: string; reason?: string }[] = [];
+    const record = (fields: object) => void lines.push(fields);
+    const logger = { info: record, debug: record, warn: record, error: record, child: () => logger };
+    const logged = Fastify() as unknown as FastifyInstance;
+    registerBrokerAuthRoutes(logged, { authority: { getDevice: async (id) => devices.get(id) ?? null }, serviceUser: service, node: { user: 'node', secret: nodeSecret }, logger: logger as never });
+    await logged.ready();
+    const login = (username: string, password?: string) =>
+      logged.inject({ method: 'POST', url: '/api/v1/broker-auth/user', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: nodeAuthorization }, payload: new URLSearchParams({ username, ...(password === undefined ? {} : { password }) }).toString() });
+    for (let i = 0; i < 50; i++) expect((await login(i % 2 ? 'dev1' : `invented${i}`, '')).body).toBe('deny');
+    expect((await login('guest', 'guest')).body).toBe('deny');
+    expect((await login('gone')).body).toBe('deny');
+    await logged.close();
+    const refusals = lines.filter((line) => line.reason !== undefined);
+    expect(refusals.filter((line) => /certificate only/.test(line.reason!))).toHaveLength(5);
+    expect(JSON.stringify(lines)).not.toContain('"password"');
+    expect(refusals.find((line) => line.username === 'guest')).toMatchObject({ reason: expect.stringMatching(/no guest user.*EXTERNAL/) });
+    expect(refusals.find((line) => line.username === 'gone')).toMatchObject({ reason: 'device was unregistered' });
   });
 });

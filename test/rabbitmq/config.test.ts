@@ -5,7 +5,6 @@ import type { PresenceEvent } from '../../server/bus/device-bus.ts';
 import { PresenceTracker } from '../../server/bus/rabbitmq/presence.ts';
 
 const input: RenderedConfigInput = {
-  amqpPort: 5682,
   amqpsPort: 5681,
   mqttsPort: 8893,
   mqttPort: undefined,
@@ -25,7 +24,7 @@ describe('rabbitmq.conf', () => {
     const conf = await renderRabbitmqConf(input);
     expect(conf).not.toMatch(/\{\{/);
     for (const line of [
-      'listeners.tcp.1 = 127.0.0.1:5682',
+      'listeners.tcp = none',
       'listeners.ssl.1 = 127.0.0.1:5681',
       'mqtt.listeners.ssl.1 = 127.0.0.1:8893',
       'mqtt.listeners.tcp = none',
@@ -44,6 +43,9 @@ describe('rabbitmq.conf', () => {
     ]) {
       expect(conf).toContain(`${line}\n`);
     }
+    // Issue 15: with PLAIN offered, a device certificate plus another device's name got in.
+    expect(conf).not.toMatch(/^auth_mechanisms\.\d+ = PLAIN/m);
+    expect(conf).not.toMatch(/^listeners\.tcp\.\d/m);
   });
 
   it('brackets IPv6 listener addresses and can open plain MQTT on loopback', async () => {

@@ -15,6 +15,7 @@ import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.
 import { RestClient, type DeviceRegistration } from '../../rest-client/index.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { connectAsDevice } from '../helpers/server.ts';
+import { FAR_DEADLINE_MS, startWrongDevice, WRONG_MAC_ANSWER } from '../helpers/wrong-device.ts';
 
 const run = promisify(execFile);
 const adminUrl = process.env.IOTCLOUD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -54,9 +55,9 @@ describe('RabbitMQ + PostgreSQL engine, end to end through the CLI', () => {
     await admin.end();
     databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${database}`);
 
-    const [apiPort, apiPort2, amqpPort, mqttsPort, distPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [apiPort, apiPort2, mqttsPort, distPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     amqpsPort = await freePort();
-    await iotcloud('broker', 'start', '--state-dir', 'rmq', '--data-dir', 'server', '--amqp-port', String(amqpPort), '--amqps-port', String(amqpsPort), '--mqtts-port', String(mqttsPort), '--dist-port', String(distPort), '--auth-url', `https://127.0.0.1:${apiPort}/api/v1/broker-auth`);
+    await iotcloud('broker', 'start', '--state-dir', 'rmq', '--data-dir', 'server', '--amqps-port', String(amqpsPort), '--mqtts-port', String(mqttsPort), '--dist-port', String(distPort), '--auth-url', `https://127.0.0.1:${apiPort}/api/v1/broker-auth`);
     const common = ['--engine', 'rabbitmq', '--broker-state-dir', join(dir, 'rmq'), '--database-url', databaseUrl, '--mqtt-port', '0'];
     ups.push(await spawnUp([...common, '--data-dir', join(dir, 'server'), '--api-port', String(apiPort)]));
     ups.push(await spawnUp([...common, '--data-dir', join(dir, 'server'), '--api-port', String(apiPort2)]));
@@ -98,6 +99,22 @@ describe('RabbitMQ + PostgreSQL engine, end to end through the CLI', () => {
     devices.push(await startDevice({ transport: 'amqp091', url: `amqps://127.0.0.1:${amqpsPort}`, deviceId: registration.deviceId, credentials: credentialsOf(registration) }));
     expect((await clients[0]!.command(registration.deviceId, 'set_rtc', { value: 1_800_000_000 })).result).toEqual({ value: 1_800_000_000 });
     expect((await clients[1]!.command(registration.deviceId, 'get_status')).result).toEqual({ status: 'running' });
+  });
+
+  it('a device answering valid JSON that fails the spec gets 502 INVALID_ANSWER at once, quoting the answer', async () => {
+    const wrong = await clients[0]!.registerDevice('wrong mac');
+    const board = await startWrongDevice(wrong.mqttUrl, wrong);
+    try {
+      // The deadline is beyond the test's timeout: only an answer settled on arrival passes.
+      const answer = await clients[1]!.send('POST', `/api/v1/devices/${wrong.deviceId}/commands/get_mac?timeoutMs=${FAR_DEADLINE_MS}`, {});
+      expect(answer.status).toBe(502);
+      const error = (answer.json as { error: { name: string; message: string; answer: string } }).error;
+      expect(error.name).toBe('INVALID_ANSWER');
+      expect(error.answer).toBe(WRONG_MAC_ANSWER);
+      expect(error.message).toContain(WRONG_MAC_ANSWER);
+    } finally {
+      await board.endAsync();
+    }
   });
 
   it('unregistering disconnects the device at RabbitMQ and refuses its next connection', async () => {

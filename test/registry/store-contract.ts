@@ -142,6 +142,13 @@ export function defineStoreContract(engine: string, factory: StoreFactory): void
         expect(await store.findDeviceByName(owner.id, 'garage')).toBeNull();
       });
 
+      it('keeps the device certificate when given one (the original API lists it)', async () => {
+        const owner = await newUser();
+        const input = { id: unique('dev'), ownerId: owner.id, name: 'porch', certFingerprint: 'ef:01', certPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' };
+        expect(await store.createDevice(input)).toMatchObject({ certPem: input.certPem });
+        expect((await store.listDevices(owner.id))[0]?.certPem).toBe(input.certPem);
+      });
+
       it('refuses a duplicate name for the same owner (field "name"), allows it for another owner', async () => {
         const [alice, bob] = [await newUser(), await newUser()];
         await newDevice(alice.id, 'sensor');

@@ -4,6 +4,7 @@
  * through the REST API, unregister, restart the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAR_DEADLINE_MS, startWrongDevice, WRONG_MAC_ANSWER } from '../helpers/wrong-device.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,10 +97,28 @@ describe('iotcloud up, end to end', () => {
     expect((await client.command(id, 'get_gpio', { number: 5 })).result).toEqual({ number: 5, value: 0 });
   });
 
-  it('answers 504 with a hint when the device is silent', async () => {
+  it('answers 504 with a hint when a device asked to be waited for stays silent', async () => {
     const silent = await client.registerDevice('never connected');
-    const answer = await client.send('POST', `/api/v1/devices/${silent.deviceId}/commands/get_status?timeoutMs=150`, {});
+    const answer = await client.send('POST', `/api/v1/devices/${silent.deviceId}/commands/get_status?timeoutMs=150&wait=true`, {});
     expect(answer.status).toBe(504);
+  });
+
+  it('answers 502 INVALID_ANSWER at once, quoting the answer, when the device answers valid JSON that fails the spec', async () => {
+    const wrong = await client.registerDevice('wrong mac');
+    const board = await startWrongDevice(up.mqttUrl, wrong);
+    try {
+      // The deadline is beyond the test's timeout: only an answer settled on arrival passes.
+      const answer = await client.send('POST', `/api/v1/devices/${wrong.deviceId}/commands/get_mac?timeoutMs=${FAR_DEADLINE_MS}`, {});
+      expect(answer.status).toBe(502);
+      const error = (answer.json as { error: { name: string; message: string; answer: string } }).error;
+      expect(error.name).toBe('INVALID_ANSWER');
+      expect(error.answer).toBe(WRONG_MAC_ANSWER);
+      expect(error.message).toContain(WRONG_MAC_ANSWER);
+      expect(error.message).toMatch(/\/value/);
+    } finally {
+      await board.endAsync();
+      await client.unregisterDevice(wrong.deviceId); // the later cases list this user's devices
+    }
   });
 
   it('keeps users and devices across a restart, and the device reconnects with its certificate', async () => {

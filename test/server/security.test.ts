@@ -173,6 +173,15 @@ describe('accounts and tokens', () => {
     expect(unknown.status).toBe(401);
     expect((unknown.json as { error: { message: string } }).error.message).toBe('wrong username or password');
   });
+
+  it('a short wrong password is a wrong password (401), not a signup rule (400)', async () => {
+    const client = t.anonymous();
+    await client.signup('shortguess', 'correct horse battery');
+    const short = await client.send('POST', '/api/v1/auth/login', { username: 'shortguess', password: 'wrong' });
+    expect(short.status).toBe(401);
+    expect((short.json as { error: { message: string } }).error.message).toBe('wrong username or password');
+    expect((await client.send('POST', '/api/v1/auth/login', { username: 'shortguess', password: '' })).status).toBe(400);
+  });
 });
 
 describe('expired tokens', () => {

@@ -45,9 +45,10 @@
   X(IOT_CMD_GET_GATEWAY, "get_gateway") \
   X(IOT_CMD_GET_STATUS, "get_status") \
   X(IOT_CMD_RESET_DEVICE, "reset_device") \
-  X(IOT_CMD_WRITE_UART, "write_uart")
+  X(IOT_CMD_WRITE_UART, "write_uart") \
+  X(IOT_CMD_SET_STATUS, "set_status")
 
-#define IOT_COMMAND_COUNT 11
+#define IOT_COMMAND_COUNT 12
 
 /* ---- request fields: every field is required, no other is allowed (besides cid) ---- */
 /* the kinds of field, one check each: X(enum, name) */
@@ -55,7 +56,8 @@
   X(IOT_FIELD_GPIO_NUMBER, "gpio_number") \
   X(IOT_FIELD_GPIO_LEVEL, "gpio_level") \
   X(IOT_FIELD_EPOCH_SECONDS, "epoch_seconds") \
-  X(IOT_FIELD_UART_DATA, "uart_data")
+  X(IOT_FIELD_UART_DATA, "uart_data") \
+  X(IOT_FIELD_RESTART_WORD, "restart_word")
 
 /* X(command enum, index, field name, kind enum), in schema order: the order JSON Schema
  * reports a missing or a wrong field in */
@@ -64,7 +66,8 @@
   X(IOT_CMD_SET_GPIO, 0, "number", IOT_FIELD_GPIO_NUMBER) \
   X(IOT_CMD_SET_GPIO, 1, "value", IOT_FIELD_GPIO_LEVEL) \
   X(IOT_CMD_SET_RTC, 0, "value", IOT_FIELD_EPOCH_SECONDS) \
-  X(IOT_CMD_WRITE_UART, 0, "data", IOT_FIELD_UART_DATA)
+  X(IOT_CMD_WRITE_UART, 0, "data", IOT_FIELD_UART_DATA) \
+  X(IOT_CMD_SET_STATUS, 0, "status", IOT_FIELD_RESTART_WORD)
 
 /* X(command enum, number of request fields) */
 #define IOT_REQUEST_FIELD_COUNT_LIST(X) \
@@ -78,7 +81,8 @@
   X(IOT_CMD_GET_GATEWAY, 0) \
   X(IOT_CMD_GET_STATUS, 0) \
   X(IOT_CMD_RESET_DEVICE, 0) \
-  X(IOT_CMD_WRITE_UART, 1)
+  X(IOT_CMD_WRITE_UART, 1) \
+  X(IOT_CMD_SET_STATUS, 1)
 
 #define IOT_MAX_REQUEST_FIELDS 2
 

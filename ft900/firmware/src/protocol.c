@@ -267,6 +267,12 @@ static int handle_reset_device(const iot_hal_t *hal, const params_t *p, json_wri
   return 0;
 }
 
+/* The original libpyiotcloud firmware's restart: set_status {"status":"restart"} does what
+ * reset_device does (the only status a request may carry is checked in check_fields). */
+static int handle_set_status(const iot_hal_t *hal, const params_t *p, json_writer_t *w, failure_t *f) {
+  return handle_reset_device(hal, p, w, f);
+}
+
 static int handle_write_uart(const iot_hal_t *hal, const params_t *p, json_writer_t *w, failure_t *f) {
   if (!hal->uart_write || hal->uart_write(hal->ctx, (const uint8_t *)p->data, p->data_len) != IOT_HAL_OK)
     return hal_failed(f, "uart_write");
@@ -293,6 +299,7 @@ static const command_spec_t commands[IOT_CMD__COUNT] = {
   [IOT_CMD_GET_STATUS].handler = handle_get_status,
   [IOT_CMD_RESET_DEVICE].handler = handle_reset_device,
   [IOT_CMD_WRITE_UART].handler = handle_write_uart,
+  [IOT_CMD_SET_STATUS].handler = handle_set_status,
 };
 #undef IOT_X_FIELD
 #undef IOT_X_FIELD_COUNT
@@ -494,6 +501,10 @@ static int check_fields(const command_spec_t *spec, request_t *req, params_t *p,
       if (n < 1 || n > IOT_UART_MAX_BYTES) return fail_field(f, name, " must be a string of 1..256 UTF-8 bytes"), -1;
       p->data = req->data;
       p->data_len = n;
+      break;
+    case IOT_FIELD_RESTART_WORD:
+      n = t->type == JSON_STRING ? json_string_decode(t->ptr, t->len, req->data, sizeof req->data) : 0;
+      if (n != 7 || memcmp(req->data, "restart", 7) != 0) return fail_field(f, name, " must be \"restart\""), -1;
       break;
     }
   }

@@ -330,7 +330,7 @@ static iot_hal_t hal;
 static char answer_topic[IOT_ANSWER_TOPIC_CAP], answer[IOT_ANSWER_PAYLOAD_CAP];
 
 static const char *const commands[] = {"get_gpio", "set_gpio",   "get_rtc",    "set_rtc",      "get_mac",    "get_ip",
-                                       "get_subnet", "get_gateway", "get_status", "reset_device", "write_uart", "nope"};
+                                       "get_subnet", "get_gateway", "get_status", "reset_device", "write_uart", "set_status", "nope"};
 
 /* A valid request body for command c, with a cid when cid != NULL. */
 static size_t valid_request(size_t c, const char *cid, char *out, size_t cap) {

@@ -237,6 +237,21 @@ static void status_and_reset(void) {
   CHECK_ANSWER(DEV "/get_rtc", "{}", "server/" DEV "/get_rtc", "{\"value\":1764144010}");
 }
 
+/* The original libpyiotcloud firmware's restart: set_status {"status":"restart"}. */
+static void set_status_restarts(void) {
+  power_on();
+  board.gpio_level[5] = 1;
+  board.gpio_output[5] = 1;
+  CHECK_ANSWER(DEV "/set_status", "{\"status\":\"restart\"}", "server/" DEV "/set_status", "{\"status\":\"restarting\"}");
+  CHECK(board.reset_requested);
+  sim_board_reset(&board);
+  CHECK_EQ_INT(board.resets, 1);
+  CHECK(board.gpio_level[5] == 0);
+  /* Any other status is refused before anything happens. */
+  EXPECT_ERROR(DEV "/set_status", "{\"cid\":\"q\",\"status\":\"running\"}", IOT_ERR_INVALID_PARAMS, "/status", "q");
+  CHECK(!board.reset_requested);
+}
+
 static void uart_command(void) {
   uint8_t out[SIM_UART_RING];
   size_t n;
@@ -420,6 +435,10 @@ static void invalid_params_name_the_field(void) {
     {"write_uart", "{\"data\":5}", "/data"},
     {"write_uart", "{\"data\":null}", "/data"},
     {"write_uart", "{}", "/data"},
+    {"set_status", "{}", "/status"},
+    {"set_status", "{\"status\":1}", "/status"},
+    {"set_status", "{\"status\":\"restart \"}", "/status"},
+    {"set_status", "{\"status\":\"restart\",\"now\":true}", "/now"},
     {"get_rtc", "{\"__proto__\":{\"polluted\":1}}", "/__proto__"},
     {"get_status", "{\"x\":1}", "/x"},
     {"reset_device", "{\"force\":true}", "/force"},
@@ -554,6 +573,7 @@ static void hal_failures_are_internal_errors(void) {
     {SIM_FAIL_GET_SUBNET, "get_subnet", "{\"cid\":\"h\"}"},
     {SIM_FAIL_GET_GATEWAY, "get_gateway", "{\"cid\":\"h\"}"},
     {SIM_FAIL_RESET, "reset_device", "{\"cid\":\"h\"}"},
+    {SIM_FAIL_RESET, "set_status", "{\"cid\":\"h\",\"status\":\"restart\"}"},
     {SIM_FAIL_UART_WRITE, "write_uart", "{\"cid\":\"h\",\"data\":\"x\"}"},
   };
   size_t i;
@@ -658,6 +678,7 @@ void protocol_tests(void) {
   RUN(network_commands);
   RUN(mac_is_derived_from_the_device_id);
   RUN(status_and_reset);
+  RUN(set_status_restarts);
   RUN(uart_command);
   RUN(uart_ring_keeps_the_newest_bytes);
   RUN(cid_is_echoed_or_rejected);

@@ -5,11 +5,14 @@ import { hashPassword, verifyPassword } from './registry/passwords.ts';
 import { hashToken, newToken } from './registry/tokens.ts';
 import { conflict } from './api/api-error.ts';
 import { TtlCache } from './ttl-cache.ts';
+import { CostlyWork } from './costly-work.ts';
 
 const SESSION_CACHE_MS = 5000;
 
 export interface AccountsOptions {
   tokenTtlMs: number;
+  /** Where password hashes run (bounded); shared with RSA key generation. */
+  costly?: CostlyWork;
   now?: () => Date;
 }
 
@@ -19,14 +22,20 @@ export class Accounts {
   private readonly dummyHash: Promise<string>;
   /** token hash -> user id and session expiry (never cached past the expiry). */
   private readonly sessions = new TtlCache<string, { userId: string; expiresAt: number }>(SESSION_CACHE_MS);
+  private readonly costly: CostlyWork;
 
   constructor(private readonly store: RegistryStore, private readonly options: AccountsOptions) {
     this.now = options.now ?? (() => new Date());
+    this.costly = options.costly ?? new CostlyWork();
     this.dummyHash = hashPassword('not-a-real-password');
+    // A logout on another server sharing the registry ends the session here too, at once.
+    void store.onChange((change) => {
+      if (change.kind === 'session-ended') this.sessions.delete(change.tokenHash);
+    }).catch(() => {}); // not listening: other servers' logouts are seen within the cache's 5 s
   }
 
   async signup(username: string, password: string): Promise<{ id: string; username: string }> {
-    const hash = await hashPassword(password);
+    const hash = await this.costly.run(() => hashPassword(password));
     try {
       const user = await this.store.createUser(username, hash);
       return { id: user.id, username: user.username };
@@ -38,9 +47,14 @@ export class Accounts {
 
   /** A token and its expiry, or undefined when the username or password is wrong. */
   async login(username: string, password: string): Promise<{ token: string; expiresAt: Date } | undefined> {
-    const user = await this.store.findUserByUsername(username);
-    const valid = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
-    if (!user || !valid) return undefined;
+    // The user lookup runs inside the bound too: a refused login must cost no query (PGlite
+    // runs on the event loop; 200 parallel lookups stalled commands for seconds).
+    const dummy = await this.dummyHash;
+    const user = await this.costly.run(async () => {
+      const found = await this.store.findUserByUsername(username);
+      return (await verifyPassword(password, found?.passwordHash ?? dummy)) ? found : undefined;
+    });
+    if (!user) return undefined;
     const token = newToken();
     const expiresAt = new Date(this.now().getTime() + this.options.tokenTtlMs);
     await this.store.createSession(user.id, hashToken(token), expiresAt);
@@ -66,6 +80,11 @@ export class Accounts {
     const expiresAt = session.expiresAt.getTime();
     this.sessions.set(tokenHash, { userId: session.userId, expiresAt }, Math.min(SESSION_CACHE_MS, expiresAt - now));
     return session.userId;
+  }
+
+  /** Deletes expired sessions (the server runs this at start and every few minutes); returns how many. */
+  sweepExpiredSessions(): Promise<number> {
+    return this.store.deleteExpiredSessions(this.now());
   }
 
   /** The user id when `token` is a live session of the user named `username` (the original API sends both). */

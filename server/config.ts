@@ -40,6 +40,8 @@ export interface ServerConfig {
    */
   servicePort?: number;
   tokenTtlMs: number;
+  /** Password-guessing budgets per window (server/api/login-limiter.ts); defaults in DEFAULT_LIMITS. */
+  loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number; overBudgetIntervalMs?: number };
   defaultCommandTimeoutMs: number;
   /**
    * A command to an offline device is refused at once (409) unless the device was seen or

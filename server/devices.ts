@@ -6,6 +6,7 @@ import { RegistryConflictError } from './registry/index.ts';
 import type { DeviceBus } from './bus/device-bus.ts';
 import { conflict, forbidden, notFound } from './api/api-error.ts';
 import { TtlCache } from './ttl-cache.ts';
+import type { CostlyWork } from './costly-work.ts';
 
 export interface Registration {
   device: Device;
@@ -36,8 +37,17 @@ export class DeviceRegistry {
     private readonly store: RegistryStore,
     private readonly ca: CertificateAuthority,
     private readonly bus: DeviceBus,
+    /** RSA key generation shares the bound with password hashing. */
+    private readonly costly: CostlyWork,
     private readonly options: DeviceRegistryOptions = {},
-  ) {}
+  ) {
+    // Unregistered through another server sharing the registry: forget it and close its connection here.
+    void store.onChange((change) => {
+      if (change.kind !== 'device-revoked') return;
+      this.active.delete(change.deviceId);
+      void this.bus.disconnectDevice(change.deviceId);
+    }).catch(() => {}); // not listening: other servers' unregisters are seen within the cache's 5 s
+  }
 
   onChange(listener: (change: DeviceChange) => void): void {
     this.changeListeners.push(listener);
@@ -72,7 +82,8 @@ export class DeviceRegistry {
     if (input.deviceId !== undefined && (await this.store.getDevice(deviceId))) {
       throw conflict(`device id ${JSON.stringify(deviceId)} is taken; choose another or leave it out to get a generated one`, '/deviceId');
     }
-    const issued = await this.ca.issueDeviceCertificate(deviceId, input.keyAlgorithm ? { algorithm: input.keyAlgorithm } : {});
+    const issue = () => this.ca.issueDeviceCertificate(deviceId, input.keyAlgorithm ? { algorithm: input.keyAlgorithm } : {});
+    const issued = input.keyAlgorithm === 'rsa-2048' ? await this.costly.run(issue) : await issue();
     try {
       const device = await this.store.createDevice({ id: deviceId, ownerId, name: input.name, certFingerprint: issued.fingerprint, certPem: issued.certPem });
       return { device, certificatePem: issued.certPem, privateKeyPem: issued.keyPem };

@@ -22,6 +22,9 @@ import { loadConsoleFiles } from './web/static.ts';
 import { LiveHub } from './live/hub.ts';
 import { ServerMetrics } from './metrics/metrics.ts';
 import { ObservedBus } from './metrics/observed-bus.ts';
+import { CostlyWork } from './costly-work.ts';
+
+const SESSION_SWEEP_MS = 5 * 60_000;
 
 /** How a trusted local service reaches the broker as the server (see ServerConfig.servicePort). */
 export interface ServiceAccess {
@@ -88,7 +91,12 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
   engineBus.onPresence((event) => presence.record(event));
 
   const metrics = new ServerMetrics(() => engineBus.counters().devicesConnected);
-  const accounts = new Accounts(store, { tokenTtlMs: config.tokenTtlMs });
+  const costly = new CostlyWork();
+  const accounts = new Accounts(store, { tokenTtlMs: config.tokenTtlMs, costly });
+  // Expired sessions are deleted, not only ignored: a table a login flood grows must shrink again.
+  const sweep = () => accounts.sweepExpiredSessions().catch((error: unknown) => log.warn({ err: error }, 'sweeping expired sessions failed; retrying later'));
+  await sweep();
+  const sweeper = setInterval(() => void sweep(), SESSION_SWEEP_MS).unref();
   // The live channel's callbacks reach the registry and bus defined below; they run only once requests come.
   const live = new LiveHub({
     listDevices: async (userId) => (await devices.list(userId)).map((device) => deviceView(device, bus.isConnected(device.id))),
@@ -98,7 +106,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     metrics.command(outcome);
     live.command(outcome);
   });
-  const devices = new DeviceRegistry(store, ca, bus, { observeLatency: (operation, seconds) => metrics.registryOperation(operation, seconds) });
+  const devices = new DeviceRegistry(store, ca, bus, costly, { observeLatency: (operation, seconds) => metrics.registryOperation(operation, seconds) });
   bus.onPresence((event) => {
     metrics.presence(event);
     live.presence(event);
@@ -114,6 +122,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     bus,
     rootCaPem: ca.rootCertPem,
     defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
+    ...(config.loginLimits ? { loginLimits: config.loginLimits } : {}),
     legacyApi: config.legacyApi,
     offlineGraceMs: config.offlineGraceMs,
     ...(config.busEngine === 'rabbitmq' ? { brokerAuth: { authority: store, serviceUser: config.rabbitmq!.serviceUser, node: config.rabbitmq!.authNode } } : {}),
@@ -149,6 +158,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     close() {
       closing ??= (async () => {
         live.stop();
+        clearInterval(sweeper);
         await app.close();
         await bus.close();
         await presence.flush();

@@ -3,7 +3,7 @@
  * Output is for people; `--json` prints the API's answer for machines. The server, CA and device
  * broker URL the user named once are remembered (rest-client/session.ts, resolved in cli/rest-access.ts), so later commands need no flags.
  */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { commandNames } from '../../firmware-protocol/index.ts';
@@ -13,6 +13,7 @@ import { promptHidden } from '../prompt.ts';
 import { caOptionHelp, resolveAccess, serverOptionHelp, type RestAccess } from '../rest-access.ts';
 import { ago, table } from '../table.ts';
 import { UsageError } from '../usage-error.ts';
+import { writeCredentialFile } from '../write-credential.ts';
 
 interface ClientArgs {
   server?: string;
@@ -121,11 +122,14 @@ export const clientCommands: CommandModule<object, ClientArgs>[] = [
           keyAlgorithm: a.rsa ? 'rsa-2048' : 'ecdsa-p256',
         });
         await mkdir(a.out, { recursive: true });
-        await writeFile(join(a.out, 'rootca.pem'), registration.rootCa);
-        await writeFile(join(a.out, `${registration.deviceId}_cert.pem`), registration.certificate);
         const keyPath = join(a.out, `${registration.deviceId}_pkey.pem`);
-        await writeFile(keyPath, registration.privateKey, { mode: 0o600 });
-        await chmod(keyPath, 0o600);
+        try {
+          await writeCredentialFile(keyPath, registration.privateKey, 'private');
+          await writeCredentialFile(join(a.out, 'rootca.pem'), registration.rootCa, 'public');
+          await writeCredentialFile(join(a.out, `${registration.deviceId}_cert.pem`), registration.certificate, 'public');
+        } catch (error) {
+          throw new Error(`device ${registration.deviceId} was registered, but ${(error as Error).message}; unregister it with \`iotcloud unregister ${registration.deviceId}\` and register again`);
+        }
         await remember({ mqttUrl: registration.mqttUrl });
         const summary = { deviceId: registration.deviceId, name: registration.name, mqttUrl: registration.mqttUrl, files: a.out };
         if (a.json) return printJson(summary);

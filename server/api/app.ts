@@ -1,4 +1,6 @@
 /** The REST API as a Fastify app: routes, validation, error mapping and the OpenAPI document. */
+import http from 'node:http';
+import https from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
@@ -10,6 +12,7 @@ import { registerAuthRoutes } from './auth-routes.ts';
 import { registerCommandRoutes } from './command-routes.ts';
 import { registerDeviceRoutes } from './device-routes.ts';
 import { LoginLimiter } from './login-limiter.ts';
+import { AddressRateLimit, type AddressRateLimitOptions } from './address-rate-limit.ts';
 import { registerBrokerAuthRoutes, type BrokerAuthOptions } from './broker-auth-routes.ts';
 import { legacyApi } from '../legacy-api/index.ts';
 import { registerConsoleStatic, type ConsoleFiles } from '../web/static.ts';
@@ -29,7 +32,11 @@ export interface AppOptions {
   offlineGraceMs: number;
   /** RabbitMQ engine: the endpoints rabbitmq_auth_backend_http asks on every device connect. */
   brokerAuth?: Omit<BrokerAuthOptions, 'logger'>;
-  loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number };
+  loginLimits?: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowMs: number; overBudgetIntervalMs?: number };
+  /** Sign-ups per client address (each costs a password hash and a row kept forever). */
+  signupLimits?: AddressRateLimitOptions;
+  /** RSA-2048 registrations per client address (each costs 0.1-0.3 s of key generation). */
+  rsaRegistrationLimits?: AddressRateLimitOptions;
   /** The original libpyiotcloud routes at the root path, over the same accounts, registry and bus. */
   legacyApi?: boolean;
   /** The web console: its built files (undefined: not built), the live channel, conformance runs. */
@@ -38,15 +45,35 @@ export interface AppOptions {
   metrics?: MetricsRouteOptions;
 }
 
+export const DEFAULT_LIMITS = {
+  login: { maxFailuresPerUser: 5, maxFailuresPerAddress: 50, windowMs: 60_000, overBudgetIntervalMs: 1000 },
+  signup: { burst: 10, perMinute: 10 },
+  rsaRegistration: { burst: 10, perMinute: 20 },
+} as const;
+
 export const API_VERSION = '0.1.0';
 const BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * How long a client may take: Node's defaults (60 s for headers, checked every 30 s; 120 s for a
+ * TLS handshake) let 50 slowloris connections, each sending a header byte now and then, stay
+ * open past a minute. A connection that has not sent its headers within headersMs, or its whole
+ * request within requestMs, is closed within checkEveryMs after that.
+ */
+export const HTTP_TIMEOUTS = { tlsHandshakeMs: 10_000, headersMs: 10_000, requestMs: 30_000, checkEveryMs: 1_000 } as const;
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'api' }),
     logController: new LogController({ disableRequestLogging: true }), // one line per request is too much under load; errors are logged
     bodyLimit: BODY_LIMIT_BYTES,
-    ...(options.https ? { https: { cert: options.https.certPem, key: options.https.keyPem } } : {}),
+    serverFactory: (handler: http.RequestListener) => {
+      const timeouts = { headersTimeout: HTTP_TIMEOUTS.headersMs, requestTimeout: HTTP_TIMEOUTS.requestMs, connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs };
+      return options.https
+        ? https.createServer({ cert: options.https.certPem, key: options.https.keyPem, handshakeTimeout: HTTP_TIMEOUTS.tlsHandshakeMs, ...timeouts }, handler)
+        : http.createServer(timeouts, handler);
+    },
+    requestTimeout: HTTP_TIMEOUTS.requestMs, // fastify sets it on the server too
     // Strict validation: no silent type coercion, no silent dropping of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }) as unknown as FastifyInstance;
@@ -63,8 +90,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (query.wait === 'true' || query.wait === 'false') query.wait = query.wait === 'true';
   });
 
-  // An empty body with or without a JSON content type means "no parameters".
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  // An empty body with or without a JSON content type means "no parameters". JSON is UTF-8
+  // (RFC 8259); a body declared in another charset is refused, not read as if it were UTF-8.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return done(new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `request bodies are JSON in UTF-8, not ${charset}: send Content-Type: application/json`), undefined);
+    }
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
     try {
@@ -108,10 +140,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
-  const limits = options.loginLimits ?? { maxFailuresPerUser: 5, maxFailuresPerAddress: 50, windowMs: 60_000 };
-  const limiter = new LoginLimiter(limits); // one limiter for both APIs: a guesser gains nothing by switching
-  registerAuthRoutes(app, options.accounts, limiter);
-  registerDeviceRoutes(app, options);
+  const limiter = new LoginLimiter(options.loginLimits ?? DEFAULT_LIMITS.login); // one limiter for both APIs: a guesser gains nothing by switching
+  registerAuthRoutes(app, options.accounts, limiter, new AddressRateLimit('sign-ups', options.signupLimits ?? DEFAULT_LIMITS.signup));
+  registerDeviceRoutes(app, { ...options, rsaRegistrations: new AddressRateLimit('RSA-2048 registrations', options.rsaRegistrationLimits ?? DEFAULT_LIMITS.rsaRegistration) });
   registerCommandRoutes(app, { ...options, defaultTimeoutMs: options.defaultCommandTimeoutMs });
 
   if (options.legacyApi) {

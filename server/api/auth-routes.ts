@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Accounts } from '../accounts.ts';
 import { ApiError, forbidden, unauthorized } from './api-error.ts';
 import type { LoginLimiter } from './login-limiter.ts';
+import type { AddressRateLimit } from './address-rate-limit.ts';
 import { Credentials, ErrorAnswer, LoginAnswer, LoginCredentials } from './schemas.ts';
 import { clearedSessionCookie, CSRF_HEADER, csrfMatches, csrfTokenFor, isSafeMethod, sessionCookie, sessionCookieToken } from './session-cookie.ts';
 
@@ -14,36 +15,40 @@ const ConsoleSession = Type.Object({
   expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
 });
 
-export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, limiter: LoginLimiter): void {
+export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, limiter: LoginLimiter, signups: AddressRateLimit): void {
   app.post<{ Body: CredentialsBody }>(
     '/api/v1/auth/signup',
-    { schema: { tags: ['accounts'], summary: 'Create a user', body: Credentials, response: { 201: { type: 'object', properties: { username: { type: 'string' } } }, 409: ErrorAnswer } } },
+    { schema: { tags: ['accounts'], summary: 'Create a user', body: Credentials, response: { 201: { type: 'object', properties: { username: { type: 'string' } } }, 409: ErrorAnswer, 429: ErrorAnswer, 503: ErrorAnswer } } },
     async (request, reply) => {
+      signups.take(request.ip);
       const user = await accounts.signup(request.body.username, request.body.password);
       return reply.code(201).send({ username: user.username });
     },
   );
 
+  /** Shared by the bearer login and the console's cookie login: one limiter, counted when an attempt starts. */
   const login = async (request: FastifyRequest<{ Body: CredentialsBody }>) => {
     const { username, password } = request.body;
-    const waitMs = limiter.retryAfterMs(request.ip, username);
-    if (waitMs > 0) {
-      throw new ApiError(429, 'TOO_MANY_REQUESTS', `too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s`, undefined, {
-        'retry-after': String(Math.ceil(waitMs / 1000)),
-      });
+    const attempt = limiter.start(request.ip, username);
+    if ('retryAfterMs' in attempt) {
+      const seconds = Math.ceil(attempt.retryAfterMs / 1000);
+      throw new ApiError(429, 'TOO_MANY_REQUESTS', `too many failed logins; try again in ${seconds} s`, undefined, { 'retry-after': String(seconds) });
     }
-    const session = await accounts.login(username, password);
+    const session = await accounts.login(username, password).catch((error: unknown) => {
+      attempt.abandoned(); // busy, or the registry failed: the password was not checked
+      throw error;
+    });
     if (!session) {
-      limiter.recordFailure(request.ip, username);
+      attempt.failed();
       throw unauthorized('wrong username or password');
     }
-    limiter.recordSuccess(request.ip, username);
+    attempt.succeeded();
     return session;
   };
 
   app.post<{ Body: CredentialsBody }>(
     '/api/v1/auth/login',
-    { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: LoginCredentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer } } },
+    { schema: { tags: ['accounts'], summary: 'Log in; returns a bearer token that expires', body: LoginCredentials, response: { 200: LoginAnswer, 401: ErrorAnswer, 429: ErrorAnswer, 503: ErrorAnswer } } },
     async (request) => {
       const session = await login(request);
       return { token: session.token, expiresAt: session.expiresAt.toISOString() };

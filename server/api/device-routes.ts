@@ -7,6 +7,7 @@ import type { Device } from '../registry/index.ts';
 import type { KeyAlgorithm } from '../../certs/index.ts';
 import { requireUser } from './auth-routes.ts';
 import { deviceView } from './device-view.ts';
+import type { AddressRateLimit } from './address-rate-limit.ts';
 import { DeviceId, DeviceView, ErrorAnswer, RegisterDevice, Registration } from './schemas.ts';
 
 export interface DeviceRouteDeps {
@@ -14,6 +15,7 @@ export interface DeviceRouteDeps {
   devices: DeviceRegistry;
   bus: DeviceBus;
   rootCaPem: string;
+  rsaRegistrations: AddressRateLimit;
 }
 
 export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void {
@@ -28,11 +30,12 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
         tags: ['devices'],
         summary: 'Register a device: returns its id, the root CA, its certificate and its private key (shown once)',
         body: RegisterDevice,
-        response: { 201: Registration, 409: ErrorAnswer },
+        response: { 201: Registration, 409: ErrorAnswer, 429: ErrorAnswer, 503: ErrorAnswer },
       },
     },
     async (request, reply) => {
       const ownerId = await requireUser(request, accounts);
+      if (request.body.keyAlgorithm === 'rsa-2048') deps.rsaRegistrations.take(request.ip);
       const registration = await devices.register(ownerId, request.body);
       return reply.code(201).send({
         deviceId: registration.device.id,

@@ -25,6 +25,8 @@ import {
 import type { BusCounters, DeviceAuthority, DeviceBus, PresenceEvent } from './device-bus.ts';
 import { deviceListenerTlsOptions, type DeviceListenerTlsMaterial } from './device-listener-tls.ts';
 import { peerIdentity } from './peer-identity.ts';
+import { guardSocket, packetSizeGuard, type PacketSizeLimits } from './mqtt-size-guard.ts';
+import { rateLimitedLog } from '../rate-limited-log.ts';
 
 export interface EmbeddedBusOptions {
   host: string;
@@ -45,6 +47,15 @@ export const SERVICE_CLIENT_PREFIX = 'svc.';
 
 const NOT_AUTHORIZED = 5;
 
+/**
+ * What one connection may make the broker hold. A CONNECT is a few hundred bytes (client id,
+ * `guest`/`guest` from 2019 firmware, the service password); after it the largest legitimate
+ * packet is an answer: topic `server/<id>/<command>` and a payload of at most maxPayloadBytes.
+ */
+export const PACKET_LIMITS: PacketSizeLimits = { beforeConnectBytes: 4096, packetBytes: limits.maxPayloadBytes + 512 };
+/** Longest command level in a device's answer topic; command names are far shorter. */
+export const MAX_COMMAND_LEVEL_LENGTH = 64;
+
 export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<DeviceBus> {
   const { authority, logger } = options;
   const pending = new PendingRequests();
@@ -53,6 +64,8 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
   const serviceSockets = new WeakSet<object>();
   const isService = (client: Client | null) => client !== null && serviceSockets.has(client.conn);
   const counters: Omit<BusCounters, 'devicesConnected' | 'answersUnmatched'> = { commandsSent: 0, answersMatched: 0, answersInvalid: 0 };
+  // Every refusal is logged, a few lines per device a minute: a device must not fill the disk.
+  const refusalLog = rateLimitedLog(logger);
 
   const emitPresence = (deviceId: string, online: boolean) => {
     for (const listener of presenceListeners) listener({ deviceId, online, at: new Date() });
@@ -60,16 +73,26 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
 
   const broker = await Aedes.createBroker({
     maxClientsIdLength: limits.maxDeviceIdLength,
+    preConnect: (client, packet, done) => {
+      // Device wills are dropped: the server learns presence from the connection itself, and a
+      // will is a publish the broker would hold (retained, if asked) and send after the
+      // device's certificate may have been revoked.
+      if (!isService(client) && packet.will) {
+        refusalLog('warn', `will:${packet.clientId}`, { clientId: packet.clientId, topic: packet.will.topic.slice(0, 200) }, 'device will dropped (devices may not leave wills)');
+        delete packet.will;
+      }
+      done(null, true);
+    },
     authenticate: (client, username, password, done) => {
       if (isService(client)) {
         const refusal = checkService(client.id, username, password, options.service?.password ?? '');
-        if (refusal) logger.warn({ clientId: client.id, reason: refusal }, 'service connection refused');
+        if (refusal) refusalLog('warn', `connect:${client.id}`, { clientId: client.id, reason: refusal }, 'service connection refused');
         return refusal ? done(Object.assign(new Error(refusal), { returnCode: NOT_AUTHORIZED }), false) : done(null, true);
       }
       authenticateDevice(client, authority).then(
         (refusal) => {
           if (refusal === undefined) return done(null, true);
-          logger.warn({ clientId: client.id, reason: refusal }, 'device connection refused');
+          refusalLog('warn', `connect:${client.id}`, { clientId: client.id, reason: refusal }, 'device connection refused');
           done(Object.assign(new Error(refusal), { returnCode: NOT_AUTHORIZED }), false);
         },
         (error: unknown) => {
@@ -81,18 +104,21 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
     authorizeSubscribe: (client, subscription, done) => {
       if (isService(client)) return done(null, subscription.topic.startsWith('$') ? null : subscription);
       const allowed = subscription.topic.startsWith(`${client.id}/`) && !subscription.topic.slice(client.id.length + 1).includes('+');
-      if (!allowed) logger.warn({ clientId: client.id, topic: subscription.topic }, 'subscription refused');
+      if (!allowed) refusalLog('warn', `subscribe:${client.id}`, { clientId: client.id, topic: subscription.topic.slice(0, 200) }, 'subscription refused');
       done(null, allowed ? subscription : null); // null: SUBACK 0x80, the MQTT way to say no
     },
     authorizePublish: (client, packet, done) => {
       const parts = packet.topic.split('/');
+      // Nothing is retained: a retained message is memory the broker keeps for a client forever
+      // (and replays to every subscriber), and no part of the protocol needs one.
+      packet.retain = false;
       if (isService(client)) {
         // A service sends requests to devices, nothing else.
         return done(parts.length === 2 && isValidDeviceId(parts[0]) ? null : new Error(`services may publish only <deviceId>/<command>, not ${packet.topic}`));
       }
-      const allowed = client !== null && parts.length === 3 && parts[0] === 'server' && parts[1] === client.id && parts[2] !== '';
+      const allowed = client !== null && parts.length === 3 && parts[0] === 'server' && parts[1] === client.id && parts[2] !== '' && parts[2]!.length <= MAX_COMMAND_LEVEL_LENGTH;
       if (!allowed) {
-        logger.warn({ clientId: client?.id, topic: packet.topic }, 'publish refused; closing the connection');
+        refusalLog('warn', `publish:${client?.id}`, { clientId: client?.id, topic: packet.topic.slice(0, 200) }, 'publish refused; closing the connection');
         return done(new Error(`publish to ${packet.topic} is not allowed`));
       }
       if (packet.payload.length > limits.maxPayloadBytes) {
@@ -121,7 +147,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
     const decoded = decodeResponse(packet.topic, packet.payload);
     if (!decoded.ok) {
       counters.answersInvalid++;
-      logger.warn({ topic: packet.topic, error: decoded.error.message }, 'invalid device answer');
+      refusalLog('warn', `answer:${packet.topic.split('/')[1]}`, { topic: packet.topic, error: decoded.error.message.slice(0, 300) }, 'invalid device answer');
       pending.settleInvalid(decoded.error, packet.topic, packet.payload);
     } else if (pending.settle(decoded.value)) {
       counters.answersMatched++;
@@ -130,11 +156,19 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
   };
   await new Promise<void>((resolve) => broker.subscribe(serverSubscription('mqtt'), deliverAnswer, resolve));
 
+  const guardPackets = (socket: net.Socket) => {
+    const client = (socket as net.Socket & { client?: Client }).client; // aedes links them in handle()
+    guardSocket(socket, packetSizeGuard(PACKET_LIMITS, () => client?.connected === true), (reason) =>
+      refusalLog('warn', `packet:${socket.remoteAddress}`, { clientId: client?.id, address: socket.remoteAddress, reason }, 'packet refused; closing the connection'),
+    );
+  };
+
   const server = tls.createServer(
     deviceListenerTlsOptions(options.tls),
     (socket) => {
       socket.setNoDelay(true); // one small answer per command: Nagle would add ~40 ms to each round trip
       broker.handle(socket);
+      guardPackets(socket);
     },
   );
   server.on('tlsClientError', (error) => logger.debug({ err: error.message }, 'TLS handshake refused'));
@@ -148,6 +182,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
       socket.setNoDelay(true);
       serviceSockets.add(socket);
       broker.handle(socket);
+      guardPackets(socket);
     });
     serviceServer.listen(options.service.port, '127.0.0.1');
     await once(serviceServer, 'listening');

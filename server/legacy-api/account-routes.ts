@@ -28,17 +28,20 @@ export function registerAccountRoutes(scope: FastifyInstance, options: LegacyApi
   route('/login', 'Log in: {username, password}; answers the secret for every other call (it expires)', async (body, ip) => {
     const username = text(body, 'username');
     const password = text(body, 'password');
-    const waitMs = limiter.retryAfterMs(ip, username);
-    if (waitMs > 0) {
-      const seconds = Math.ceil(waitMs / 1000);
+    const attempt = limiter.start(ip, username);
+    if ('retryAfterMs' in attempt) {
+      const seconds = Math.ceil(attempt.retryAfterMs / 1000);
       throw new LegacyRefusal(`too many failed logins; try again in ${seconds} s`, 429, { 'retry-after': String(seconds) });
     }
-    const session = await accounts.login(username, password);
+    const session = await accounts.login(username, password).catch((error: unknown) => {
+      attempt.abandoned();
+      throw error;
+    });
     if (!session) {
-      limiter.recordFailure(ip, username);
+      attempt.failed();
       return refuse('wrong username or password');
     }
-    limiter.recordSuccess(ip, username);
+    attempt.succeeded();
     return { status: 'OK', message: 'Login successful', secret: session.token, expires: session.expiresAt.toISOString() };
   });
 

@@ -20,9 +20,26 @@ function client(db: pg.Pool | pg.PoolClient): SqlClient {
   };
 }
 
-export function postgresEngine(pool: pg.Pool): SqlEngine {
+export function postgresEngine(pool: pg.Pool, channel = 'iotcloud_registry'): SqlEngine {
+  let listener: pg.Client | undefined;
   return {
     ...client(pool),
+    notices: {
+      async send(payload) {
+        await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      },
+      async listen(onNotice) {
+        // One connection of its own, outside the pool: LISTEN holds it. If it drops, caches fall
+        // back to their TTL (5 s) until the server restarts; the error is not fatal.
+        listener = new pg.Client(pool.options);
+        listener.on('error', () => {});
+        listener.on('notification', (message) => {
+          if (message.channel === channel && message.payload) onNotice(message.payload);
+        });
+        await listener.connect();
+        await listener.query(`LISTEN ${channel}`);
+      },
+    },
     async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> {
       const connection = await pool.connect();
       try {
@@ -40,7 +57,10 @@ export function postgresEngine(pool: pg.Pool): SqlEngine {
         throw error;
       }
     },
-    close: () => pool.end(),
+    async close() {
+      await listener?.end().catch(() => {});
+      await pool.end();
+    },
   };
 }
 
@@ -77,5 +97,6 @@ export async function openPostgresStore(connectionString: string, options: Postg
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot open the PostgreSQL registry at ${redactConnectionString(connectionString)}: ${reason}`, { cause: error });
   }
-  return createSqlStore(postgresEngine(pool));
+  // A schema is a registry of its own (tests isolate themselves that way): so is its channel.
+  return createSqlStore(postgresEngine(pool, schema === undefined ? 'iotcloud_registry' : `iotcloud_registry_${schema}`));
 }

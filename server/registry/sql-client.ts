@@ -15,6 +15,15 @@ export interface SqlClient {
 }
 
 export interface SqlEngine extends SqlClient {
+  /**
+   * Change notices between server processes sharing the database (PostgreSQL LISTEN/NOTIFY).
+   * Absent for PGlite, which one process at a time opens.
+   */
+  notices?: {
+    send(payload: string): Promise<void>;
+    /** Starts listening (once); `onNotice` gets every payload sent by any process, this one included. */
+    listen(onNotice: (payload: string) => void): Promise<void>;
+  };
   /** Runs `work` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
   transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;

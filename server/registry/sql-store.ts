@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { appliedMigrations, CONSTRAINTS, runMigrations, type AppliedMigration } from './migrations.ts';
 import { uniqueViolation, type SqlEngine } from './sql-client.ts';
-import { RegistryConflictError, type Device, type NewDevice, type PresenceUpdate, type RegistryStore, type Session, type User } from './types.ts';
+import { RegistryConflictError, type Device, type NewDevice, type PresenceUpdate, type RegistryChange, type RegistryStore, type Session, type User } from './types.ts';
 
 interface UserRow {
   id: string;
@@ -79,6 +79,8 @@ export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
   }
 
   let closed: Promise<void> | undefined;
+  const changeListeners: ((change: RegistryChange) => void)[] = [];
+  const announce = (change: RegistryChange) => engine.notices?.send(change.kind === 'session-ended' ? `s:${change.tokenHash}` : `d:${change.deviceId}`);
 
   return {
     migrate: () => runMigrations(engine),
@@ -123,6 +125,7 @@ export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
 
     async deleteSession(tokenHash: string): Promise<void> {
       await engine.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
+      await announce({ kind: 'session-ended', tokenHash });
     },
 
     async deleteExpiredSessions(now: Date): Promise<number> {
@@ -173,6 +176,7 @@ export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
     async revokeDevice(id: string): Promise<boolean> {
       // COALESCE keeps the first revocation time when a device is unregistered twice.
       const { rowCount } = await engine.query('UPDATE devices SET revoked_at = COALESCE(revoked_at, clock_timestamp()) WHERE id = $1', [id]);
+      if (rowCount > 0) await announce({ kind: 'device-revoked', deviceId: id });
       return rowCount > 0;
     },
 
@@ -188,6 +192,19 @@ export function createSqlStore(engine: SqlEngine): SqlRegistryStore {
     },
 
     recordPresence,
+
+    async onChange(listener) {
+      changeListeners.push(listener);
+      if (changeListeners.length > 1 || !engine.notices) return;
+      await engine.notices.listen((payload) => {
+        const change: RegistryChange | undefined = payload.startsWith('s:')
+          ? { kind: 'session-ended', tokenHash: payload.slice(2) }
+          : payload.startsWith('d:')
+            ? { kind: 'device-revoked', deviceId: payload.slice(2) }
+            : undefined;
+        if (change) for (const each of changeListeners) each(change);
+      });
+    },
 
     close(): Promise<void> {
       closed ??= engine.close();

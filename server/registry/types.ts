@@ -65,8 +65,15 @@ export interface RegistryStore {
   setDevicePresence(id: string, online: boolean, at: Date): Promise<void>;
   /** Many presence events in one statement (same rules as setDevicePresence). */
   recordPresence(updates: readonly PresenceUpdate[]): Promise<void>;
+  /**
+   * Calls `listener` when any server sharing this registry ends a session or unregisters a device,
+   * so caches drop it at once instead of after their TTL. A no-op for a registry only one process opens.
+   */
+  onChange(listener: (change: RegistryChange) => void): Promise<void>;
   close(): Promise<void>;
 }
+
+export type RegistryChange = { kind: 'session-ended'; tokenHash: string } | { kind: 'device-revoked'; deviceId: string };
 
 export interface PresenceUpdate {
   deviceId: string;

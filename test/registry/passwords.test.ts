@@ -12,7 +12,7 @@ describe('password hashing (scrypt)', () => {
   it('stores a self-describing hash with a random 16-byte salt', async () => {
     const [a, b] = await Promise.all([hashPassword('same password'), hashPassword('same password')]);
     const parts = a.split('$');
-    expect(parts.slice(0, 4)).toEqual(['scrypt', '32768', '8', '1']);
+    expect(parts.slice(0, 4)).toEqual(['scrypt', '32768', '8', '3']);
     expect(Buffer.from(parts[4] ?? '', 'base64url')).toHaveLength(16);
     expect(Buffer.from(parts[5] ?? '', 'base64url')).toHaveLength(32);
     expect(a).not.toBe(b); // different salts...

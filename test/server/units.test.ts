@@ -28,26 +28,43 @@ describe('server configuration checks', () => {
 });
 
 describe('LoginLimiter (fake clock)', () => {
-  it('blocks a user after N failures until the window passes, and per address too', () => {
+  const wait = (outcome: ReturnType<LoginLimiter['start']>) => ('retryAfterMs' in outcome ? outcome.retryAfterMs : 0);
+  const fail = (limiter: LoginLimiter, address: string, user: string) => {
+    const attempt = limiter.start(address, user);
+    if ('retryAfterMs' in attempt) throw new Error('refused');
+    attempt.failed();
+  };
+
+  it('blocks a user after N failures until the window passes, and slows an address over its budget', () => {
     let now = 0;
     const limiter = new LoginLimiter({ maxFailuresPerUser: 3, maxFailuresPerAddress: 5, windowMs: 60_000, now: () => now });
-    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1', 'ada');
-    expect(limiter.retryAfterMs('10.0.0.1', 'ada')).toBe(60_000);
-    expect(limiter.retryAfterMs('10.0.0.1', 'bob')).toBe(0);
+    for (let i = 0; i < 3; i++) fail(limiter, '10.0.0.1', 'ada');
+    expect(wait(limiter.start('10.0.0.1', 'ada'))).toBe(60_000);
     now = 59_999;
-    expect(limiter.retryAfterMs('10.0.0.1', 'ada')).toBe(1);
+    expect(wait(limiter.start('10.0.0.1', 'ada'))).toBe(1);
     now = 60_000;
-    expect(limiter.retryAfterMs('10.0.0.1', 'ada')).toBe(0);
-    for (const user of ['u1', 'u2', 'u3', 'u4', 'u5']) limiter.recordFailure('10.0.0.2', user);
-    expect(limiter.retryAfterMs('10.0.0.2', 'someone-else')).toBeGreaterThan(0);
+    expect(wait(limiter.start('10.0.0.1', 'ada'))).toBe(0);
+    for (const user of ['u1', 'u2', 'u3', 'u4', 'u5']) fail(limiter, '10.0.0.2', user);
+    expect(wait(limiter.start('10.0.0.2', 'someone'))).toBe(0); // one a second still gets through
+    expect(wait(limiter.start('10.0.0.2', 'someone-else'))).toBe(1000);
   });
 
-  it('a success clears the user counter', () => {
-    const limiter = new LoginLimiter({ maxFailuresPerUser: 2, maxFailuresPerAddress: 100, windowMs: 1000, now: () => 0 });
-    limiter.recordFailure('a', 'u');
-    limiter.recordSuccess('a', 'u');
-    limiter.recordFailure('a', 'u');
-    expect(limiter.retryAfterMs('a', 'u')).toBe(0);
+  it('counts attempts when they start: parallel attempts cannot all pass the gate', () => {
+    const limiter = new LoginLimiter({ maxFailuresPerUser: 5, maxFailuresPerAddress: 50, windowMs: 60_000, now: () => 0 });
+    const started = Array.from({ length: 200 }, () => limiter.start('a', 'victim')).filter((outcome) => !('retryAfterMs' in outcome));
+    expect(started).toHaveLength(5);
+  });
+
+  it('a success takes its attempt back and keeps its (address, username) usable past the address budget', () => {
+    let now = 0;
+    const limiter = new LoginLimiter({ maxFailuresPerUser: 2, maxFailuresPerAddress: 3, windowMs: 1000, now: () => now });
+    const ok = limiter.start('a', 'u');
+    if ('retryAfterMs' in ok) throw new Error('refused');
+    ok.succeeded();
+    for (const user of ['x', 'y', 'z']) fail(limiter, 'a', user);
+    now = 1;
+    expect(wait(limiter.start('a', 'u'))).toBe(0);
+    expect(wait(limiter.start('a', 'u'))).toBe(0);
   });
 });
 

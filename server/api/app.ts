@@ -141,8 +141,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const limiter = new LoginLimiter(options.loginLimits ?? DEFAULT_LIMITS.login); // one limiter for both APIs: a guesser gains nothing by switching
-  registerAuthRoutes(app, options.accounts, limiter, new AddressRateLimit('sign-ups', options.signupLimits ?? DEFAULT_LIMITS.signup));
-  registerDeviceRoutes(app, { ...options, rsaRegistrations: new AddressRateLimit('RSA-2048 registrations', options.rsaRegistrationLimits ?? DEFAULT_LIMITS.rsaRegistration) });
+  // Per-address budgets shared by both APIs, like the login limiter.
+  const signups = new AddressRateLimit('sign-ups', options.signupLimits ?? DEFAULT_LIMITS.signup);
+  const rsaRegistrations = new AddressRateLimit('RSA-2048 registrations', options.rsaRegistrationLimits ?? DEFAULT_LIMITS.rsaRegistration);
+  registerAuthRoutes(app, options.accounts, limiter, signups);
+  registerDeviceRoutes(app, { ...options, rsaRegistrations });
   registerCommandRoutes(app, { ...options, defaultTimeoutMs: options.defaultCommandTimeoutMs });
 
   if (options.legacyApi) {
@@ -152,6 +155,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       bus: options.bus,
       rootCaPem: options.rootCaPem,
       limiter,
+      signups,
+      rsaRegistrations,
       defaultTimeoutMs: options.defaultCommandTimeoutMs,
     });
   }

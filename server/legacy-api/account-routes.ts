@@ -13,14 +13,15 @@ export async function requireLegacyUser(accounts: LegacyApiOptions['accounts'], 
 }
 
 export function registerAccountRoutes(scope: FastifyInstance, options: LegacyApiOptions): void {
-  const { accounts, devices, bus, limiter } = options;
+  const { accounts, devices, bus, limiter, signups, rsaRegistrations } = options;
   const route = (url: string, summary: string, handler: (body: Body, ip: string) => Promise<Record<string, unknown>>) =>
     scope.route({ method: [...LEGACY_METHODS], url, schema: { tags: [LEGACY_TAG], summary }, handler: async (request) => handler(bodyOf(request.body), request.ip) });
 
-  route('/signup', 'Create a user: {username, password}', async (body) => {
+  route('/signup', 'Create a user: {username, password}', async (body, ip) => {
     const username = text(body, 'username');
     const password = text(body, 'password');
     checkCredentials(username, password);
+    signups.take(ip);
     await accounts.signup(username, password);
     return { status: 'OK', message: 'Signup successful' };
   });
@@ -45,10 +46,11 @@ export function registerAccountRoutes(scope: FastifyInstance, options: LegacyApi
     return { status: 'OK', message: 'Login successful', secret: session.token, expires: session.expiresAt.toISOString() };
   });
 
-  route('/register_device', 'Register a device: {username, secret, devicename}; answers deviceid, ca, cert and pkey (the key only now)', async (body) => {
+  route('/register_device', 'Register a device: {username, secret, devicename}; answers deviceid, ca, cert and pkey (the key only now)', async (body, ip) => {
     const ownerId = await requireLegacyUser(accounts, body);
     const devicename = text(body, 'devicename');
     checkDeviceName(devicename);
+    rsaRegistrations.take(ip);
     const registration = await devices.register(ownerId, { name: devicename, keyAlgorithm: 'rsa-2048' });
     return {
       status: 'OK',

@@ -15,15 +15,17 @@ import type { LegacyApiOptions } from './options.ts';
 
 export type { LegacyApiOptions };
 
-const unreadable = new Set([400, 413, 415]);
+/** Statuses kept as they are: a request that cannot be read (400, 413, 415), and "not now, retry" (429, 503 with Retry-After). */
+const keptStatuses = new Set([400, 413, 415, 429, 503]);
 
 export async function legacyApi(scope: FastifyInstance, options: LegacyApiOptions): Promise<void> {
   // Encapsulated: this handler answers only the original routes, in the original shape.
   scope.setErrorHandler((error: FastifyError | ApiError | LegacyRefusal, request, reply: FastifyReply) => {
     if (error instanceof LegacyRefusal) return reply.code(error.statusCode).headers(error.headers).send(ng(error.reason));
     // A refusal of what was asked (taken, unknown, not yours) is 200 + NG as in the original; a
-    // request that cannot be read at all (bad JSON, too large) keeps its 4xx.
-    if (error instanceof ApiError) return reply.code(unreadable.has(error.statusCode) ? error.statusCode : 200).headers(error.headers).send(ng(error.message));
+    // request that cannot be read at all (bad JSON, too large) keeps its 4xx, and a rate limit or
+    // a busy server its 429 / 503 with Retry-After, as the original /login's limiter does.
+    if (error instanceof ApiError) return reply.code(keptStatuses.has(error.statusCode) ? error.statusCode : 200).headers(error.headers).send(ng(error.message));
     const status = (error as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send(ng(error.message));
     request.log.error({ err: error }, 'original API request failed');

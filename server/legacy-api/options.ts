@@ -3,6 +3,7 @@ import type { Accounts } from '../accounts.ts';
 import type { DeviceRegistry } from '../devices.ts';
 import type { DeviceBus } from '../bus/device-bus.ts';
 import type { LoginLimiter } from '../api/login-limiter.ts';
+import type { AddressRateLimit } from '../api/address-rate-limit.ts';
 
 export interface LegacyApiOptions {
   accounts: Accounts;
@@ -11,6 +12,9 @@ export interface LegacyApiOptions {
   rootCaPem: string;
   /** The /api/v1 login limiter itself: failures on either API count together. */
   limiter: LoginLimiter;
+  /** The /api/v1 per-address budgets: sign-ups, and RSA-2048 registrations (every original registration is one). */
+  signups: AddressRateLimit;
+  rsaRegistrations: AddressRateLimit;
   defaultTimeoutMs: number;
 }
 

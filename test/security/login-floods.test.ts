@@ -70,4 +70,17 @@ describe('attack: login, sign-up and registration floods', () => {
     expect(statuses.filter((status) => status === 201).length, String(statuses)).toBeLessThanOrEqual(10);
     expect(statuses.filter((status) => status === 429).length, String(statuses)).toBeGreaterThanOrEqual(20);
   }, 60_000);
+
+  it('the original API shares those budgets: 30 parallel /signup and 30 /register_device (always RSA) from one address', async () => {
+    const signups = await Promise.all(Array.from({ length: 30 }, (_, i) => api('/signup', { username: `legacy${i}`, password: 'a password' }, '127.0.0.4')));
+    const signupCounts = countStatuses(signups);
+    expect(signupCounts[429] ?? 0, JSON.stringify(signupCounts)).toBeGreaterThanOrEqual(20);
+
+    const owner = await test.user('legacyowner');
+    const registrations = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => api('/register_device', { username: 'legacyowner', secret: owner.token, devicename: `old${i}` }, '127.0.0.5')),
+    );
+    const registrationCounts = countStatuses(registrations);
+    expect(registrationCounts[429] ?? 0, JSON.stringify(registrationCounts)).toBeGreaterThanOrEqual(20);
+  }, 60_000);
 });

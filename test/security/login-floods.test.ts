@@ -11,6 +11,7 @@ import { countStatuses, post } from './http-client.ts';
 describe('attack: login, sign-up and registration floods', () => {
   let test: TestServer;
   let registrar: RestClient;
+  let legacyOwner: RestClient;
   const api = (path: string, body: unknown, from?: string) => post(test.server.apiUrl, test.server.rootCaPem, path, body, from);
 
   beforeAll(async () => {
@@ -19,6 +20,7 @@ describe('attack: login, sign-up and registration floods', () => {
     // so the count of checked guesses does not depend on how fast this machine is today.
     test = await startTestServer({ loginLimits: { maxFailuresPerUser: 5, maxFailuresPerAddress: 10, windowMs: 60_000, overBudgetIntervalMs: 60_000 } });
     registrar = await test.user(); // logged in before the floods below
+    legacyOwner = await test.user('legacyowner');
   }, 120_000);
   afterAll(async () => test?.close());
 
@@ -76,9 +78,8 @@ describe('attack: login, sign-up and registration floods', () => {
     const signupCounts = countStatuses(signups);
     expect(signupCounts[429] ?? 0, JSON.stringify(signupCounts)).toBeGreaterThanOrEqual(20);
 
-    const owner = await test.user('legacyowner');
     const registrations = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => api('/register_device', { username: 'legacyowner', secret: owner.token, devicename: `old${i}` }, '127.0.0.5')),
+      Array.from({ length: 30 }, (_, i) => api('/register_device', { username: 'legacyowner', secret: legacyOwner.token, devicename: `old${i}` }, '127.0.0.5')),
     );
     const registrationCounts = countStatuses(registrations);
     expect(registrationCounts[429] ?? 0, JSON.stringify(registrationCounts)).toBeGreaterThanOrEqual(20);

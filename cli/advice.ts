@@ -45,7 +45,7 @@ export function explain(error: unknown, context: ConnectionContext): string {
     return `the server at ${where} presented a certificate that ${used} does not vouch for (${e.message}).\n  next: pass that server's CA with --ca <its data dir>/ca/rootca.pem (\`iotcloud up\` prints the path), or set IOTCLOUD_CA; \`iotcloud login\` remembers it`;
   }
   if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return `the server's certificate does not name the host in ${where} (${e.reason ?? e.message}).\n  next: use a name it carries (localhost or 127.0.0.1 by default), or restart the server with \`iotcloud up --tls-host <name or address>\``;
+    return `the server's certificate does not name the host in ${where} (${e.reason ?? e.message}).\n  next: use --server with a name the certificate carries (localhost, 127.0.0.1 or ::1 by default)`;
   }
   if (e.code === 'EPROTO' || /wrong version number/.test(e.message ?? '')) {
     return `TLS failed with ${where} (${e.message}).\n  next: is it really https? A server started with --insecure-http wants http://`;

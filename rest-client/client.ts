@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isTlsUrl } from '../device-link/index.ts';
 import type { Session } from './session.ts';
+import type { DeviceRegistration, DeviceSummary } from './wire.ts';
 
 export interface RestClientOptions {
   /** e.g. `https://iot.example.com:8443` (a path prefix is kept). */
@@ -139,23 +140,4 @@ export class RestClient {
     const query = search.size > 0 ? `?${search}` : '';
     return this.request<{ result: Record<string, unknown>; elapsedMs: number }>('POST', `/api/v1/devices/${encodeURIComponent(deviceId)}/commands/${encodeURIComponent(command)}${query}`, params);
   }
-}
-
-export interface DeviceRegistration {
-  deviceId: string;
-  name: string;
-  fingerprint: string;
-  rootCa: string;
-  certificate: string;
-  privateKey: string;
-  mqttUrl: string;
-}
-
-export interface DeviceSummary {
-  deviceId: string;
-  name: string;
-  fingerprint: string;
-  createdAt: string;
-  lastSeenAt: string | null;
-  online: boolean;
 }

@@ -45,24 +45,8 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
   return data as T;
 }
 
-export interface DeviceRow {
-  deviceId: string;
-  name: string;
-  fingerprint: string;
-  createdAt: string;
-  lastSeenAt: string | null;
-  online: boolean;
-}
-
-export interface Registration {
-  deviceId: string;
-  name: string;
-  fingerprint: string;
-  rootCa: string;
-  certificate: string;
-  privateKey: string;
-  mqttUrl: string;
-}
+// The API's device shapes, declared once beside the REST client (type-only: nothing of it is bundled).
+export type { DeviceSummary as DeviceRow, DeviceRegistration as Registration } from '../../rest-client/index.ts';
 
 export interface SessionInfo {
   username?: string;

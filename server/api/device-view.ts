@@ -1,14 +1,9 @@
 /** A device as the API and the console's live channel show it. */
+import type { DeviceSummary } from '../../rest-client/index.ts';
 import type { Device } from '../registry/index.ts';
 
-export interface DeviceViewBody {
-  deviceId: string;
-  name: string;
-  fingerprint: string;
-  createdAt: string;
-  lastSeenAt: string | null;
-  online: boolean;
-}
+/** The wire shape is declared once, with the REST client that reads it. */
+export type DeviceViewBody = DeviceSummary;
 
 export function deviceView(device: Device, online: boolean): DeviceViewBody {
   return {

@@ -92,6 +92,7 @@ class RabbitmqBus implements DeviceBus {
   private readonly log: Logger;
   private live: Live | undefined;
   private closing = false;
+  private readonly background = new Set<Promise<void>>();
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -162,6 +163,16 @@ class RabbitmqBus implements DeviceBus {
     const live = this.live;
     this.live = undefined;
     await live?.model.close().catch(() => undefined);
+    // A rabbitmqctl still running would outlive the bus and write into the node's folder
+    // (its Erlang VM recreates $HOME/.erlang.cookie) while the node is stopped and removed.
+    await Promise.allSettled([...this.background]);
+  }
+
+  /** Work started by an event, not by a caller: close() waits for it. */
+  private inBackground(work: Promise<void>): void {
+    this.background.add(work);
+    const done = () => void this.background.delete(work);
+    work.then(done, done);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -184,8 +195,8 @@ class RabbitmqBus implements DeviceBus {
       throw error;
     }
     if (this.options.control) {
-      void this.resyncPresence();
-      void this.bindMissedDeviceQueues();
+      this.inBackground(this.resyncPresence());
+      this.inBackground(this.bindMissedDeviceQueues());
     }
   }
 
@@ -266,7 +277,7 @@ class RabbitmqBus implements DeviceBus {
    */
   private onQueueCreated(queue: string, declaredBy: unknown, autoDelete: unknown): void {
     const deviceId = deviceOfAmqpQueue(queue);
-    if (deviceId && declaredBy === deviceId && autoDelete !== true) void this.bindDeviceQueue(queue, deviceId);
+    if (deviceId && declaredBy === deviceId && autoDelete !== true) this.inBackground(this.bindDeviceQueue(queue, deviceId));
   }
 
   /** Bind a device queue to the device's requests (binding again is a no-op). */

@@ -4,7 +4,7 @@
  * deciding who gets in and what each may touch, the bus publishing commands and collecting
  * answers, presence, revocation, and a broker restart while commands flow.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,6 +181,15 @@ describe('the RabbitMQ engine', () => {
     });
   });
 
+  describe('closing a bus', () => {
+    it('waits for the rabbitmqctl runs it started: none outlives it to write into the node folder', async () => {
+      // A bus that has just connected is listing the node's connections and queues with rabbitmqctl.
+      const bus = await platform.startBus();
+      await bus.close();
+      expect(cliProcessesFor(platform.node.nodeName)).toEqual([]);
+    });
+  });
+
   describe('the broker refuses', () => {
     it('a certificate from another CA (at the TLS layer)', async () => {
       const id = newId('foreign');
@@ -307,3 +316,17 @@ describe('the RabbitMQ engine', () => {
     }, 60_000);
   });
 });
+
+/** Command lines of the RabbitMQ CLI (an Erlang VM running an escript) aimed at this node. */
+function cliProcessesFor(nodeName: string): string[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')];
+      } catch {
+        return []; // ended while listed
+      }
+    })
+    .filter((args) => args.includes('-escript main') && args.includes(` -n ${nodeName} `));
+}

@@ -7,6 +7,7 @@
 import type { Transport } from '../firmware-protocol/index.ts';
 import { Backoff, defaultBackoff, type BackoffOptions } from './backoff.ts';
 import type { Credentials } from './credentials.ts';
+import { refusalOf, type Refusal } from './refusal.ts';
 
 /** What every transport is given. */
 export interface TransportOptions {
@@ -67,6 +68,11 @@ export interface ConnectionEvents {
   down(error?: Error): void;
   /** A background (re)connection attempt failed; another is scheduled in `retryInMs`. */
   retry(error: Error, retryInMs: number): void;
+  /**
+   * Given: a background attempt the broker refused for good (see refusal.ts) ends the retries
+   * and lands here instead of `retry`. Without it every failure is retried (a fleet, the bridge).
+   */
+  refused?(error: Error, refusal: Refusal): void;
 }
 
 export class ReconnectingConnection implements DeviceConnection {
@@ -206,8 +212,15 @@ export class ReconnectingConnection implements DeviceConnection {
       if (generation !== this.generation || !this.wanted) return;
       this.attempt(generation).catch((error: unknown) => {
         if (generation !== this.generation || !this.wanted) return;
+        const failure = error instanceof Error ? error : new Error(String(error));
+        const refusal = this.events.refused ? refusalOf(failure) : undefined;
+        if (refusal) {
+          this.stop();
+          this.events.refused!(failure, refusal);
+          return;
+        }
         const retryInMs = this.backoff.next();
-        this.events.retry(error instanceof Error ? error : new Error(String(error)), retryInMs);
+        this.events.retry(failure, retryInMs);
         this.tryInBackground(retryInMs);
       });
     }, delayMs);

@@ -17,8 +17,10 @@ import {
   type Amqp10TransportOptions,
   type BackoffOptions,
   type Credentials,
+  failureText,
   type DeviceConnection,
   type MqttTransportOptions,
+  type Refusal,
   type TransportBinding,
 } from '../device-link/index.ts';
 
@@ -46,6 +48,9 @@ export interface DeviceOptions {
   /** How long a reset keeps the device away before it connects again. Default 100 ms. */
   bootMs?: number;
   reconnect?: Partial<BackoffOptions>;
+  /** Stop reconnecting when the broker refuses the device for good (emits `refused`); a
+   * single simulated device does, a fleet keeps trying (see simulators/fleet/fleet.ts). */
+  stopWhenRefused?: boolean;
   mqtt?: Pick<MqttTransportOptions, 'clean' | 'keepaliveSeconds' | 'connectTimeoutMs'>;
   amqp091?: Pick<Amqp091TransportOptions, 'queue' | 'prefetch'>;
   amqp10?: Pick<Amqp10TransportOptions, 'source' | 'creditWindow' | 'connectTimeoutMs'>;
@@ -92,19 +97,26 @@ export interface DeviceEvents {
   request: [topic: string, payload: Buffer];
   answer: [answer: SentAnswer];
   dropped: [topic: string];
+  /** With `stopWhenRefused`: the broker refused a reconnection for good; the device is down. */
+  refused: [error: Error, refusal: Refusal];
 }
 
 const DEFAULT_BOOT_MS = 100;
+
+/** A device's counters before it has done anything. */
+export function zeroCounters(): DeviceCounters {
+  return {
+    received: 0, answered: 0, errors: 0, dropped: 0, ignored: 0, malformed: 0, late: 0,
+    sendFailures: 0, reconnects: 0, disconnects: 0, resets: 0,
+  };
+}
 
 export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   readonly deviceId: string;
   readonly transport: TransportName;
   readonly board: Board;
   readonly profile: Profile;
-  readonly counters: DeviceCounters = {
-    received: 0, answered: 0, errors: 0, dropped: 0, ignored: 0, malformed: 0, late: 0,
-    sendFailures: 0, reconnects: 0, disconnects: 0, resets: 0,
-  };
+  readonly counters: DeviceCounters = zeroCounters();
   private readonly behaviour: Behaviour;
   private readonly connection: DeviceConnection;
   private readonly logger: DeviceLogger | undefined;
@@ -143,8 +155,16 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
           device.onDown(error);
         },
         retry(error, retryInMs) {
-          device.logger?.warn({ deviceId: device.deviceId, err: error, retryInMs }, 'connection attempt failed');
+          // The reason, not the stack: this repeats once per attempt while the broker is away.
+          device.logger?.warn({ deviceId: device.deviceId, reason: failureText(error), retryInMs: Math.round(retryInMs) }, 'connection attempt failed');
         },
+        ...(options.stopWhenRefused
+          ? {
+              refused(error: Error, refusal: Refusal) {
+                device.emit('refused', error, refusal);
+              },
+            }
+          : {}),
       },
       options.reconnect,
       seededRandom(seedFrom(this.profile.seed ?? 0, options.deviceId, 'backoff')),
@@ -220,7 +240,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
       },
       (error: unknown) => {
         this.counters.sendFailures++;
-        this.logger?.warn({ deviceId: this.deviceId, topic: plan.topic, err: error }, 'answer not sent');
+        this.logger?.warn({ deviceId: this.deviceId, topic: plan.topic, reason: failureText(error) }, 'answer not sent');
         if (restart) this.powerCycle(); // the board is restarting whether or not its answer left
       },
     );

@@ -24,4 +24,4 @@ export {
   type SentAnswer,
   type TransportName,
 } from './device.ts';
-export { runSingleDevice, type SingleDeviceOptions } from './single.ts';
+export { DeviceRefusedError, runSingleDevice, type SingleDeviceOptions } from './single.ts';

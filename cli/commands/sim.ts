@@ -2,12 +2,13 @@
 import type { CommandModule } from 'yargs';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 import { credentialFilesIn } from '../../device-link/index.ts';
-import { parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
+import { DeviceRefusedError, parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
 import { loadSession } from '../../rest-client/index.ts';
+import { cliLogger, logOptions, type LogArgs } from '../logging.ts';
 import { stopSignal } from '../process/signals.ts';
 import { UsageError } from '../usage-error.ts';
 
-interface SimArgs {
+interface SimArgs extends LogArgs {
   device: string;
   url?: string;
   transport: TransportName;
@@ -21,11 +22,22 @@ interface SimArgs {
 
 const fallbackUrl = 'mqtts://127.0.0.1:8883';
 
+/** Exit statuses beyond 0 (stopped by Ctrl-C/SIGTERM), 1 (failed) and 2 (called wrongly). */
+export const simExit = { refused: 3, untrustedBroker: 4 } as const;
+
+const epilog = `Exit status:
+  0  stopped by Ctrl-C or SIGTERM
+  1  failed (e.g. the credential files cannot be read)
+  2  called wrongly (a flag is missing or invalid)
+  ${simExit.refused}  the broker refused the device: not registered with this server, unregistered, or its certificate revoked or not this server's
+  ${simExit.untrustedBroker}  the device does not trust the broker's certificate (another server's root CA, or a host name not in its certificate)
+A broker that is away (connection refused, restarting) is retried with back-off, one log line per attempt.`;
+
 export const simCommand: CommandModule<object, SimArgs> = {
   command: 'sim',
   describe: 'Run one simulated device (credentials as written by `iotcloud register --out DIR`)',
   builder: (y) =>
-    y.options({
+    y.epilog(epilog).options({
       device: { type: 'string', demandOption: true, describe: 'device id (from registration)' },
       url: { type: 'string', describe: `broker URL, mqtts:// or amqps:// (env IOTCLOUD_MQTT_URL; default: the one the last \`iotcloud register\` was given, else ${fallbackUrl})` },
       transport: { choices: transportNames, default: 'mqtt' as TransportName, describe: 'how the device connects' },
@@ -35,6 +47,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       key: { type: 'string', describe: 'device key (default DIR/<id>_pkey.pem)' },
       profile: { type: 'string', describe: 'misbehaviour, e.g. "delay=5-20,drop=0.1,malformed=0.05,legacy"' },
       plaintext: { type: 'boolean', default: false, describe: 'allow mqtt:// or amqp:// without TLS (loopback testing)' },
+      ...logOptions('info', 'least severe log lines shown (warn: only problems; debug adds the UART lines)'),
     }) as never,
   handler: async (args) => {
     if (!isValidDeviceId(args.device)) throw new UsageError(`--device ${JSON.stringify(args.device)} is not a device id (letters, digits, _ and -)`);
@@ -48,7 +61,8 @@ export const simCommand: CommandModule<object, SimArgs> = {
     const url = args.url ?? process.env.IOTCLOUD_MQTT_URL ?? (await loadSession())?.mqttUrl ?? fallbackUrl;
     const secure = /^(mqtts|amqps):/.test(url);
     if (!secure && !args.plaintext) throw new UsageError(`${url} is not TLS; use mqtts:// or amqps://, or pass --plaintext for a loopback broker`);
-    await runSingleDevice({
+    const run = runSingleDevice({
+      logger: cliLogger(args, 'iotcloud-sim'),
       signal: stopSignal(),
       transport: args.transport,
       url,
@@ -61,5 +75,23 @@ export const simCommand: CommandModule<object, SimArgs> = {
           }
         : {}),
     });
+    try {
+      await run;
+    } catch (error) {
+      if (!(error instanceof DeviceRefusedError)) throw error;
+      const untrusted = error.refusal.kind === 'untrusted-broker';
+      console.error(`iotcloud sim: ${untrusted ? refusedBrokerAdvice(url, args, error.refusal.detail) : refusedDeviceAdvice(url, args, error.refusal.detail)}`);
+      process.exitCode = untrusted ? simExit.untrustedBroker : simExit.refused;
+    }
   },
 };
+
+/** The broker said no to this device: what that means and what to do, in one line. */
+function refusedDeviceAdvice(url: string, args: SimArgs, detail: string): string {
+  return `the broker at ${url} refused device ${args.device} (${detail}): it is not registered with this server, was unregistered, or its certificate is not the registered one; next: register it with \`iotcloud register <name> --device-id ${args.device} --out ${args.dir}\`, or check --url and the credentials in ${args.dir}`;
+}
+
+/** The device said no to the broker: its CA or host name does not check out. */
+function refusedBrokerAdvice(url: string, args: SimArgs, detail: string): string {
+  return `device ${args.device} does not trust the broker at ${url} (${detail}): its certificate is not from the root CA in ${args.ca ?? `${args.dir}/rootca.pem`}, or ${new URL(url).hostname} is not a name in it; next: check --url names this server's host and --dir (or --ca) holds this server's rootca.pem`;
+}

@@ -7,6 +7,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { deviceSubscription } from '../../firmware-protocol/index.ts';
 import { type BrokerSession, type SessionHandlers, type TransportBinding, type TransportOptions } from '../connection.ts';
+import { SubscriptionRefused } from '../refusal.ts';
 import { checkServerNameOnLeafOnly, deviceTlsContext } from '../tls.ts';
 import { checkUrl, hostOf, serverName } from '../url.ts';
 
@@ -103,7 +104,7 @@ function openSession(url: string, clientOptions: IClientOptions & { secureContex
       resolve({
         async listen() {
           const granted = await work.guard(client.subscribeAsync(deviceSubscription(deviceId), { qos: 1 }));
-          if (granted.some((grant) => grant.qos === 128)) throw new Error(`the broker refused the subscription ${deviceSubscription(deviceId)}`);
+          if (granted.some((grant) => grant.qos === 128)) throw new SubscriptionRefused(`the broker refused the subscription ${deviceSubscription(deviceId)}`);
         },
         async send(topic, payload) {
           await work.guard(client.publishAsync(topic, payload, { qos: 1 }));

@@ -146,8 +146,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
     debug: () => undefined,
     info: () => undefined,
     warn: (object, message) => {
-      const { deviceId, err } = object as { deviceId?: string; err?: unknown };
-      this.errors.add(`${message ?? 'warning'}: ${errorText(err)}`, deviceId);
+      const { deviceId, reason, err } = object as { deviceId?: string; reason?: string; err?: unknown };
+      this.errors.add(`${message ?? 'warning'}: ${reason ?? errorText(err)}`, deviceId);
     },
   };
 

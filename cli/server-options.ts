@@ -2,6 +2,7 @@
 import type { Options } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
+import { logOptions, type LogArgs } from './logging.ts';
 import { UsageError } from './usage-error.ts';
 
 export const serverOptions = {
@@ -16,11 +17,11 @@ export const serverOptions = {
   'insecure-http': { type: 'boolean', default: false, describe: 'plain HTTP for the API (loopback only)' },
   'command-timeout': { type: 'number', default: defaultConfig.defaultCommandTimeoutMs, describe: 'default device command timeout, ms' },
   'metrics-token-file': { type: 'string', describe: 'file holding a token: GET /metrics then asks any client for it as a bearer token (default: loopback clients only)' },
-  'log-level': { type: 'string', default: 'warn', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
+  ...logOptions('warn'),
   'legacy-api': { type: 'boolean', default: true, describe: 'the original libpyiotcloud REST API at the root path (/signup, /register_device, /get_gpio, ...); --no-legacy-api turns it off' },
 } as const satisfies Record<string, Options>;
 
-export interface ServerArgs {
+export interface ServerArgs extends LogArgs {
   host: string;
   'api-port': number;
   'mqtt-port': number;
@@ -31,7 +32,6 @@ export interface ServerArgs {
   'broker-state-dir': string;
   'insecure-http': boolean;
   'command-timeout': number;
-  'log-level': string;
   'legacy-api': boolean;
   'metrics-token-file'?: string;
 }

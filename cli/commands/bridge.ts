@@ -4,13 +4,13 @@
  * finds them: DIR/rootca.pem, DIR/<id>_cert.pem, DIR/<id>_pkey.pem.
  */
 import type { CommandModule } from 'yargs';
-import pino from 'pino';
 import { credentialFilesIn, isTlsUrl } from '../../device-link/index.ts';
 import { BridgeConfigError, DEFAULT_BAUD, runBridge } from '../../ft900/bridge/index.ts';
+import { cliLogger, logOptions, type LogArgs } from '../logging.ts';
 import { stopSignal } from '../process/signals.ts';
 import { UsageError } from '../usage-error.ts';
 
-interface BridgeArgs {
+interface BridgeArgs extends LogArgs {
   port: string;
   device: string;
   url: string;
@@ -21,7 +21,6 @@ interface BridgeArgs {
   baud: number;
   plaintext: boolean;
   'request-timeout'?: number;
-  'log-level': string;
 }
 
 export const bridgeCommand: CommandModule<object, BridgeArgs> = {
@@ -39,7 +38,7 @@ export const bridgeCommand: CommandModule<object, BridgeArgs> = {
       baud: { type: 'number', default: DEFAULT_BAUD, describe: 'baud rate of the board\'s UART' },
       plaintext: { type: 'boolean', default: false, describe: 'allow mqtt:// without TLS (loopback testing)' },
       'request-timeout': { type: 'number', describe: 'ms the board may take to answer one request (default: from the baud rate)' },
-      'log-level': { choices: ['debug', 'info', 'warn', 'error'], default: 'info', describe: 'debug logs every answer and line error' },
+      ...logOptions('info', 'least severe log lines shown (debug logs every answer and line error)'),
     }) as never,
   handler: async (args) => {
     const secure = isTlsUrl(args.url);
@@ -52,7 +51,7 @@ export const bridgeCommand: CommandModule<object, BridgeArgs> = {
         url: args.url,
         baudRate: args.baud,
         allowPlaintext: args.plaintext,
-        logger: pino({ name: 'iotcloud-bridge', level: args['log-level'] }),
+        logger: cliLogger(args, 'iotcloud-bridge'),
         ...(args['request-timeout'] === undefined ? {} : { requestTimeoutMs: args['request-timeout'] }),
         ...(secure
           ? {

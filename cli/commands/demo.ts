@@ -10,6 +10,7 @@ import type { CommandModule } from 'yargs';
 import { executeHarness } from '../../harness/index.ts';
 import { startServer } from '../../server/server.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
+import { cliLogger } from '../logging.ts';
 import { untilStopped } from '../process/signals.ts';
 import { RestClient, RestError } from '../../rest-client/index.ts';
 import { serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
@@ -44,7 +45,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const step = (text: string) => console.log(`\u25b8 ${text}`);
 
     step('starting the reference server (embedded PGlite registry, MQTTS broker, CA)');
-    const server = await startServer({ servicePort: 0, ...(await serverConfigFrom(args)) }, undefined, { conformanceRunner: harnessConformanceRunner });
+    const server = await startServer({ servicePort: 0, ...(await serverConfigFrom(args)) }, cliLogger(args), { conformanceRunner: harnessConformanceRunner });
     const devices: SimulatedDevice[] = [];
     try {
       const client = new RestClient({ baseUrl: server.apiUrl, caPem: server.rootCaPem });

@@ -3,6 +3,7 @@ import { startServer, type RunningServer } from '../../server/server.ts';
 import { currentAllocator } from '../process/allocator.ts';
 import { untilStopped } from '../process/signals.ts';
 import { engineSetup } from '../engine.ts';
+import { cliLogger } from '../logging.ts';
 import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
 import { harnessConformanceRunner } from '../console-conformance.ts';
 
@@ -12,7 +13,7 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   builder: (y) => y.options(serverOptions),
   handler: async (args) => {
     const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir']);
-    const server = await startServer({ ...(await serverConfigFrom(args)), ...engine.config }, undefined, { ...engine.dependencies, conformanceRunner: harnessConformanceRunner });
+    const server = await startServer({ ...(await serverConfigFrom(args)), ...engine.config }, cliLogger(args), { ...engine.dependencies, conformanceRunner: harnessConformanceRunner });
     const stopped = untilStopped(); // listen before the banner: a caller may signal as soon as it reads it
     printServer(server);
     await stopped;

@@ -12,7 +12,7 @@ export const exitCodes = { ok: 0, requiredFailed: 1, setupError: 2, neverAnswere
 
 /** What each exit code means, in the words the summary's last line and the reports use. */
 export const exitMeanings: Record<ExitCode, string> = {
-  0: 'every required case passed',
+  0: 'everything checked passed',
   1: 'a required case failed',
   2: 'setup error: the run could not start, nothing was tested',
   3: 'the device never answered',

@@ -3,6 +3,7 @@
  * per finished case. Elsewhere (CI logs, pipes): plain lines only, no escape codes, so logs stay
  * readable and greppable.
  */
+import { resolve } from 'node:path';
 import type { ConformanceCase } from '../conformance/case.ts';
 import type { CaseResult } from '../conformance/runner.ts';
 import type { SecondStats } from '../load/run-load.ts';
@@ -77,6 +78,7 @@ export class ConsoleView {
    * the one file to open and what the exit code means.
    */
   summary(report: RunReport, files: string[]): void {
+    this.line(''); // set apart from the per-case lines above
     const suite = report.conformance;
     if (suite) {
       const failed = worstFirst(suite.cases).filter(({ result }) => result.status === 'fail');
@@ -105,7 +107,8 @@ export class ConsoleView {
   /** The last line of every run: the file to open (when one was written) and what the exit code means. */
   finalLine(exitCode: ExitCode, open: string | undefined): void {
     const meaning = `exit ${exitCode} means ${exitMeanings[exitCode]}`;
-    this.line(open ? `open ${open} (${meaning})` : meaning);
+    // Absolute: a terminal makes it clickable, and it holds wherever the log is read.
+    this.line(open ? `open ${resolve(open)} (${meaning})` : meaning);
   }
 
   private clearProgress(): void {

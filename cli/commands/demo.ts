@@ -37,7 +37,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       ...demoServerOptions,
       devices: { type: 'number', default: 3, describe: 'simulated devices to start (1-100)' },
       commands: { type: 'number', default: 2000, describe: 'commands in the latency run' },
-      reports: { type: 'string', default: 'reports/demo', describe: 'where the JSON, JUnit and HTML reports go' },
+      reports: { type: 'string', default: 'reports/demo', describe: 'where the JSON, JUnit and HTML reports go, with index.html (and index.json) over them' },
     }) as never,
   handler: async (args) => {
     if (!Number.isInteger(args.devices) || args.devices < 1 || args.devices > 100) throw new UsageError('--devices must be a whole number from 1 to 100');

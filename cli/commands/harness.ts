@@ -73,7 +73,7 @@ export const harnessCommand: CommandModule<object, HarnessArgs> = {
         flash: { type: 'string', describe: 'with --serial: command run before the suite, e.g. a flashing tool; gets IOTCLOUD_DEVICE_ID and IOTCLOUD_SERIAL_PORT' },
         qemu: { type: 'string', describe: 'with --embedded: boot this firmware image (make -C ft900/firmware qemu: build/lm3s6965/firmware.elf) on qemu-system-arm lm3s6965evb and bridge its UART' },
         profile: { type: 'string', describe: 'with --embedded and no --spawn: misbehaviour of the simulated device, e.g. "legacy"' },
-        ca: { type: 'string', describe: 'CA file for https:// or mqtts://' },
+        ca: { type: 'string', describe: 'CA file for https:// or mqtts:// (env IOTCLOUD_CA; with --server also the CA `iotcloud login` saved)' },
         cert: { type: 'string', describe: 'client certificate for mqtts://' },
         key: { type: 'string', describe: 'client key for mqtts://' },
         'service-credentials': { type: 'string', describe: 'with --mqtt on an iotcloud embedded broker: the service.json written by `iotcloud up --service-port`' },

@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { executeHarness } from '../../harness/index.ts';
+import { executeHarness, writeIndex } from '../../harness/index.ts';
 import { startServer } from '../../server/server.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { cliLogger } from '../logging.ts';
 import { untilStopped } from '../process/signals.ts';
 import { RestClient, RestError } from '../../rest-client/index.ts';
-import { serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
+import { ensurePortsFree } from '../port-check.ts';
+import { portClaims, serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
 import { UsageError } from '../usage-error.ts';
 import { serviceTargetOptions } from './harness.ts';
 import { printServer } from './up.ts';
@@ -37,13 +38,14 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       ...demoServerOptions,
       devices: { type: 'number', default: 3, describe: 'simulated devices to start (1-100)' },
       commands: { type: 'number', default: 2000, describe: 'commands in the latency run' },
-      reports: { type: 'string', default: 'reports/demo', describe: 'where the JSON, JUnit and HTML reports go' },
+      reports: { type: 'string', default: 'reports/demo', describe: 'where the JSON, JUnit and HTML reports go, with index.html (and index.json) over them' },
     }) as never,
   handler: async (args) => {
     if (!Number.isInteger(args.devices) || args.devices < 1 || args.devices > 100) throw new UsageError('--devices must be a whole number from 1 to 100');
     if (!Number.isInteger(args.commands) || args.commands < 1) throw new UsageError('--commands must be a positive whole number');
     const step = (text: string) => console.log(`\u25b8 ${text}`);
 
+    await ensurePortsFree(portClaims(args));
     step('starting the reference server (embedded PGlite registry, MQTTS broker, CA)');
     const server = await startServer({ servicePort: 0, ...(await serverConfigFrom(args)) }, cliLogger(args), { conformanceRunner: harnessConformanceRunner });
     const devices: SimulatedDevice[] = [];
@@ -79,13 +81,17 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         reportDir: join(args.reports, 'latency'),
         formats: ['json', 'html'],
       });
-      const worst = Math.max(conformance.exitCode, latency.exitCode);
-      console.log(worst === 0 ? '\u2714 every required conformance case passed; latency report written' : `\u2716 harness exit codes ${conformance.exitCode} / ${latency.exitCode}: see the report above`);
+      // Two reports: one page links both with their verdicts, and is the one file to open.
+      const { index, html } = await writeIndex(args.reports, [
+        { name: 'conformance', ...conformance },
+        { name: 'latency', ...latency },
+      ]);
+      console.log(`${index.exitCode === 0 ? '\u2714' : '\u2716'} ${index.verdict}: open ${resolve(html)}`);
       const credentials = join(resolve(server.config.dataDir), 'demo-user.json');
       console.log(`
   demo user  ${DEMO_USER} (password in ${credentials})
   devices    ${devices.map((d) => d.deviceId).join(', ')}
-  reports    ${resolve(args.reports)}/{conformance,latency}/harness-report.html
+  reports    ${resolve(html)} (conformance and latency, with their verdicts)
   try        node bin/iotcloud.js login ${DEMO_USER} --password "$(node -p "require('${credentials}').password")"
              node bin/iotcloud.js cmd ${devices[0]!.deviceId} set_gpio '{"number":18,"value":1}'
 `);

@@ -81,7 +81,9 @@ export const simCommand: CommandModule<object, SimArgs> = {
       if (!(error instanceof DeviceRefusedError)) throw error;
       const untrusted = error.refusal.kind === 'untrusted-broker';
       console.error(`iotcloud sim: ${untrusted ? refusedBrokerAdvice(url, args, error.refusal.detail) : refusedDeviceAdvice(url, args, error.refusal.detail)}`);
-      process.exitCode = untrusted ? simExit.untrustedBroker : simExit.refused;
+      // Exit now: the device is stopped and the log lines are written (synchronously), but a
+      // library may still hold a timer (rhea keeps a 2-minute idle timer after a SASL refusal).
+      process.exit(untrusted ? simExit.untrustedBroker : simExit.refused);
     }
   },
 };

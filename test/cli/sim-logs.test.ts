@@ -159,6 +159,16 @@ describe('iotcloud sim: refusals, retries and log lines', () => {
     }
   }, 60_000);
 
+  it('iotcloud up takes the same flags: --log-level info --log-format pretty gives human lines, no JSON', async () => {
+    const server = await spawnUp(['--api-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'server-pretty'), '--log-level', 'info', '--log-format', 'pretty']);
+    try {
+      expect(server.output()).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}Server listening at \S+ component=api$/m);
+      expect(server.output()).not.toMatch(/^\{/m);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 120_000);
+
   it('on a terminal: human lines in colour by default', async () => {
     await register('tty1');
     const device = sim(['--device', 'tty1'], { tty: true });

@@ -18,6 +18,13 @@ export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
+/** The URL with its host replaced (an IPv6 literal gets its brackets): where a board on another machine connects. */
+export function withHost(url: string, host: string): string {
+  const parsed = new URL(url);
+  parsed.hostname = isIP(host) === 6 ? `[${host}]` : host;
+  return parsed.toString();
+}
+
 /** SNI for a TLS connection: a host name only (RFC 6066 forbids IP addresses there). */
 export function serverName(url: URL): { servername?: string } {
   const host = hostOf(url);

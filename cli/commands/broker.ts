@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { loadOrCreateCertificateAuthority, loadOrCreateServerCertificate } from '../../certs/index.ts';
 import { defaultConfig } from '../../server/config.ts';
+import { requestedTlsHosts, serverOptions, tlsHostConfig } from '../server-options.ts';
 import { brokerStatus, defaultBrokerPorts, defaultStateDir, startBrokerNode, stopBrokerNode } from '../../broker/node.ts';
 
 const brokerAuthPath = '/api/v1/broker-auth';
@@ -25,6 +26,7 @@ interface StartArgs extends CommonArgs {
   'auth-url': string;
   'auth-cache-ttl': number;
   'log-level': string;
+  'tls-host'?: string[];
 }
 
 const stateDirOption = { 'state-dir': { type: 'string', default: defaultStateDir, describe: 'where the node keeps its configuration, data, logs and cookie' } } as const;
@@ -47,11 +49,14 @@ const startCommand: CommandModule<object, StartArgs> = {
         describe: "the server's broker-auth endpoints, asked on every device connect",
       },
       'auth-cache-ttl': { type: 'number', default: 10_000, describe: 'how long the node reuses an auth answer, ms' },
+      'tls-host': { ...serverOptions['tls-host'], describe: 'a name or address boards on the LAN reach the node by, repeatable (or env IOTCLOUD_TLS_HOSTS): added to its certificate; give `iotcloud up` the same' },
       'log-level': { type: 'string', default: 'warning', choices: ['debug', 'info', 'warning', 'error'] },
     }) as unknown as Argv<StartArgs>,
   handler: async (args) => {
     const ca = await loadOrCreateCertificateAuthority(join(args['data-dir'], 'ca'));
-    const serverTls = await loadOrCreateServerCertificate(ca, join(args['data-dir'], 'tls'), defaultConfig.tlsHosts);
+    const tlsHosts = tlsHostConfig(requestedTlsHosts(args['tls-host'])).tlsHosts ?? defaultConfig.tlsHosts;
+    const serverTls = await loadOrCreateServerCertificate(ca, join(args['data-dir'], 'tls'), tlsHosts);
+    if (serverTls.status === 'reissued') console.log(`iotcloud broker: server certificate reissued from the same root CA for ${serverTls.hosts.join(', ')}`);
     const node = await startBrokerNode({
       stateDir: args['state-dir'],
       amqpsPort: args['amqps-port'],

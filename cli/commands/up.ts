@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { isLoopback } from '../../server/config.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { currentAllocator } from '../process/allocator.ts';
 import { untilStopped } from '../process/signals.ts';
@@ -21,13 +22,28 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   },
 };
 
+/** The server certificate's names, and whether this start created or reissued it (same root: boards keep trusting it). */
+function certificateLine(server: RunningServer): string {
+  const { status, hosts } = server.certificate;
+  const what = { created: 'created for', reused: 'valid for', reissued: 'reissued from the same root CA (boards keep trusting it) for' }[status];
+  return `server certificate ${what} ${hosts.join(', ')}`;
+}
+
+/** With --tls-host: where a board on the LAN connects, and why it may not reach a loopback listener. */
+function lanLines(server: RunningServer): string {
+  if (!server.publicUrls) return '';
+  const loopbackOnly = isLoopback(server.config.apiHost) ? `\n  warning    listening on ${server.config.apiHost} only: boards on the LAN cannot reach it; add --host 0.0.0.0` : '';
+  return `\n  LAN        ${server.publicUrls.apiUrl}   ${server.publicUrls.deviceUrl}   (registrations hand out ${server.publicUrls.deviceUrl})${loopbackOnly}`;
+}
+
 export function printServer(server: RunningServer): void {
   console.log(`iotcloud server is running
   console    ${server.consoleBuilt ? `${server.apiUrl}/   (web console: devices, commands, live metrics)` : 'not built: run `npm run build:console` (npm install does it), then restart'}
   REST API   ${server.apiUrl}   (OpenAPI: ${server.apiUrl}/api/v1/openapi.json)${server.config.legacyApi ? `\n  original   ${server.apiUrl}/signup, /login, /register_device, /get_gpio, ...   (libpyiotcloud clients; --no-legacy-api turns it off)` : ''}
   metrics    ${server.apiUrl}/metrics   (Prometheus; ${server.config.metricsToken === undefined ? 'loopback clients only, or --metrics-token-file' : 'bearer token from --metrics-token-file'})
   devices    ${server.mqttUrl}   (mutual TLS, client id = device id)
-  root CA    ${server.caCertPath}${server.service ? `\n  service    ${server.service.url}   (loopback, for the harness; credentials ${server.service.credentialsPath})` : ''}
+  root CA    ${server.caCertPath}
+  TLS        ${certificateLine(server)}${lanLines(server)}${server.service ? `\n  service    ${server.service.url}   (loopback, for the harness; credentials ${server.service.credentialsPath})` : ''}
   bus        ${server.config.busEngine === 'rabbitmq' ? `RabbitMQ (${server.config.rabbitmq!.url})` : 'embedded'}
   data       ${server.config.databaseUrl ? 'PostgreSQL' : server.config.dataDir}
   process    pid ${process.pid}, ${currentAllocator()} malloc

@@ -15,6 +15,8 @@ export interface DeviceRouteDeps {
   devices: DeviceRegistry;
   bus: DeviceBus;
   rootCaPem: string;
+  /** Where registrations tell devices to connect (AppOptions.deviceUrl). */
+  deviceUrl: string;
   rsaRegistrations: AddressRateLimit;
 }
 
@@ -44,7 +46,7 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
         rootCa: deps.rootCaPem,
         certificate: registration.certificatePem,
         privateKey: registration.privateKeyPem,
-        mqttUrl: bus.deviceUrl,
+        mqttUrl: deps.deviceUrl,
       });
     },
   );

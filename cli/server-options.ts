@@ -3,6 +3,7 @@ import type { Options } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { canonicalHost } from '../certs/index.ts';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
+import type { PortClaim } from './port-check.ts';
 import { UsageError } from './usage-error.ts';
 
 export const serverOptions = {
@@ -78,6 +79,15 @@ export function tlsHostConfig(hosts: readonly string[]): Pick<ServerConfig, 'tls
     }
   });
   return { tlsHosts: [...new Set([...defaultConfig.tlsHosts, ...extra])], publicHost: extra[0]! };
+}
+
+/** The ports these flags make the server listen on, named by their flags (checked before start-up). */
+export function portClaims(args: Pick<ServerArgs, 'host' | 'api-port' | 'mqtt-port' | 'service-port'> & { engine?: ServerArgs['engine'] }): PortClaim[] {
+  return [
+    { flag: '--api-port', host: args.host, port: args['api-port'] },
+    ...(args.engine === 'rabbitmq' ? [] : [{ flag: '--mqtt-port', host: args.host, port: args['mqtt-port'] }]),
+    ...(args['service-port'] ? [{ flag: '--service-port', host: '127.0.0.1', port: args['service-port'] }] : []),
+  ];
 }
 
 /** The token in --metrics-token-file: one line of at least 16 characters. */

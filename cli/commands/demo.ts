@@ -12,7 +12,8 @@ import { startServer } from '../../server/server.ts';
 import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
 import { untilStopped } from '../process/signals.ts';
 import { RestClient, RestError } from '../../rest-client/index.ts';
-import { serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
+import { ensurePortsFree } from '../port-check.ts';
+import { portClaims, serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
 import { UsageError } from '../usage-error.ts';
 import { serviceTargetOptions } from './harness.ts';
 import { printServer } from './up.ts';
@@ -43,6 +44,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     if (!Number.isInteger(args.commands) || args.commands < 1) throw new UsageError('--commands must be a positive whole number');
     const step = (text: string) => console.log(`\u25b8 ${text}`);
 
+    await ensurePortsFree(portClaims(args));
     step('starting the reference server (embedded PGlite registry, MQTTS broker, CA)');
     const server = await startServer({ servicePort: 0, ...(await serverConfigFrom(args)) }, undefined, { conformanceRunner: harnessConformanceRunner });
     const devices: SimulatedDevice[] = [];

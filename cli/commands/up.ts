@@ -4,7 +4,8 @@ import { startServer, type RunningServer } from '../../server/server.ts';
 import { currentAllocator } from '../process/allocator.ts';
 import { untilStopped } from '../process/signals.ts';
 import { engineSetup } from '../engine.ts';
-import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
+import { ensurePortsFree } from '../port-check.ts';
+import { portClaims, serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
 import { harnessConformanceRunner } from '../console-conformance.ts';
 
 export const upCommand: CommandModule<object, ServerArgs> = {
@@ -12,6 +13,7 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   describe: 'Start the reference server on embedded engines (REST API, MQTTS broker, CA, registry)',
   builder: (y) => y.options(serverOptions),
   handler: async (args) => {
+    await ensurePortsFree(portClaims(args));
     const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir']);
     const server = await startServer({ ...(await serverConfigFrom(args)), ...engine.config }, undefined, { ...engine.dependencies, conformanceRunner: harnessConformanceRunner });
     const stopped = untilStopped(); // listen before the banner: a caller may signal as soon as it reads it

@@ -20,7 +20,7 @@ describe('iotcloud fleet --cleanup and unregister --prefix', () => {
   let dir: string;
   let up: UpProcess;
   const envOf = (user: string): NodeJS.ProcessEnv => {
-    const env = { ...process.env, IOTCLOUD_HOME: join(dir, `home-${user}`) };
+    const env: NodeJS.ProcessEnv = { ...process.env, IOTCLOUD_HOME: join(dir, `home-${user}`) };
     for (const name of ['IOTCLOUD_SERVER', 'IOTCLOUD_CA', 'IOTCLOUD_TOKEN', 'IOTCLOUD_MQTT_URL', 'IOTCLOUD_PASSWORD']) delete env[name];
     return env;
   };

@@ -124,9 +124,9 @@ describe('iotcloud fleet --cleanup and unregister --prefix', () => {
 
   it('POST /api/v1/devices/unregister: a batch holding another user\'s device is refused whole (403)', async () => {
     const ca = await readFile(up.caCertPath, 'utf8');
-    const client = (user: string) => new RestClient({ baseUrl: up.apiUrl, caPem: ca });
-    const ada = client('ada');
-    const eve = client('eve');
+    const client = () => new RestClient({ baseUrl: up.apiUrl, caPem: ca });
+    const ada = client();
+    const eve = client();
     try {
       await ada.login('ada', PASSWORD);
       await eve.login('eve', PASSWORD);

@@ -62,7 +62,7 @@ export async function loadOrCreateServerCertificate(ca: CertificateAuthority, di
   const keyPath = join(dir, certificateFiles.serverKey);
   const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
   if (certPem !== undefined && keyPem !== undefined && (await isReusable(ca, { certPem, keyPem }, wanted))) {
-    return { certPem, keyPem, status: 'reused', hosts: wanted.map(({ value }) => value) };
+    return { certPem, keyPem, status: 'reused', hosts: hostsOf(new x509.X509Certificate(certPem)).map(({ value }) => value) };
   }
   const issued = await ca.issueServerCertificate(hosts);
   await writeFileAtomic(keyPath, issued.keyPem, privateFileMode);

@@ -445,6 +445,8 @@ export interface BrokerConnection {
   amqpsUrl: string;
   credentials: ServiceCredentials;
   node: NodeAddress;
+  /** The certificate the node serves devices (copied from the data folder by `broker start`). */
+  serverCertPem?: string;
 }
 
 export async function brokerConnection(stateDir = defaultStateDir): Promise<BrokerConnection> {
@@ -452,5 +454,6 @@ export async function brokerConnection(stateDir = defaultStateDir): Promise<Brok
   const state = await readJson<BrokerNodeState>(layout.stateFile);
   if (!state) throw new Error(`no RabbitMQ node was started from ${layout.stateDir}: run \`iotcloud broker start\` first`);
   const described = describe(layout, state, await readServiceCredentials(stateDir), 0, true);
-  return { mqttsUrl: described.mqttsUrl, amqpsUrl: described.amqpsUrl, credentials: described.credentials, node: address(layout, state) };
+  const serverCertPem = await readIfExists(join(layout.tlsDir, 'server.crt'));
+  return { mqttsUrl: described.mqttsUrl, amqpsUrl: described.amqpsUrl, credentials: described.credentials, node: address(layout, state), ...(serverCertPem === undefined ? {} : { serverCertPem }) };
 }

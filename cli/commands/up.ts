@@ -14,8 +14,9 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   builder: (y) => y.options(serverOptions),
   handler: async (args) => {
     await ensurePortsFree(portClaims(args));
-    const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir']);
-    const server = await startServer({ ...(await serverConfigFrom(args)), ...engine.config }, undefined, { ...engine.dependencies, conformanceRunner: harnessConformanceRunner });
+    const config = await serverConfigFrom(args);
+    const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir'], config.tlsHosts);
+    const server = await startServer({ ...config, ...engine.config }, undefined, { ...engine.dependencies, conformanceRunner: harnessConformanceRunner });
     const stopped = untilStopped(); // listen before the banner: a caller may signal as soon as it reads it
     printServer(server);
     await stopped;

@@ -6,35 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkServerIdentity, connect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
+import { checkServerIdentity } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.ts';
+import { handshake } from '../helpers/tls-handshake.ts';
 
 const run = promisify(execFile);
-
-/** A TLS handshake with 127.0.0.1 that checks the certificate against `servername`, as a board that dialled that name would. */
-async function handshake(url: string, options: ConnectionOptions & { servername: string }): Promise<{ authorized: boolean; error?: string; certificate: X509Certificate; peer: PeerCertificate }> {
-  const { hostname, port } = new URL(url);
-  // rejectUnauthorized is off only to read the reason: `authorized` still covers the chain and Node's host check against servername.
-  const socket = connect({ host: hostname, port: Number(port), ...options, rejectUnauthorized: false });
-  try {
-    await once(socket, 'secureConnect');
-    const peer = socket.getPeerCertificate(false);
-    return {
-      authorized: socket.authorized,
-      ...(socket.authorizationError ? { error: String(socket.authorizationError) } : {}),
-      certificate: new X509Certificate(peer.raw),
-      peer,
-    };
-  } finally {
-    socket.destroy();
-  }
-}
 
 describe('iotcloud up --tls-host: a certificate and device URLs a LAN board can use', () => {
   let dir: string;

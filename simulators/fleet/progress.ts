@@ -176,6 +176,12 @@ export class ProgressReporter {
     if (this.options.json) this.sink.write(`${JSON.stringify({ type: 'device', ...record })}\n`);
   }
 
+  /** The clean-up's progress after each batch: a JSON line for machines; for people, a line per batch once it is long enough to wait for. */
+  cleanup(done: number, total: number): void {
+    if (this.options.json) this.sink.write(`${JSON.stringify({ type: 'cleanup', done, total })}\n`);
+    else if (total > 1000) this.note(`cleaning up: ${done} of ${total} unregistered`);
+  }
+
   /** A line of text between redraws (e.g. "stopping..."). */
   note(text: string): void {
     if (this.options.json) return;

@@ -179,7 +179,7 @@ async function cleanUp(client: RestClient, registered: readonly string[], prefix
   try {
     const answer = await unregisterDevices(client, registered, (count, total) => {
       done = count;
-      if (total > 1000) reporter.note(`cleaning up: ${count} of ${total} unregistered`);
+      reporter.cleanup(count, total);
     });
     unregistered = answer.unregistered.length;
     notFound = answer.notFound.length;

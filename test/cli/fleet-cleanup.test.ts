@@ -64,6 +64,7 @@ describe('iotcloud fleet --cleanup and unregister --prefix', () => {
     expect(joined.map((line) => line.name)).toEqual(['gone-0', 'gone-1', 'gone-2', 'gone-3', 'gone-4']);
     expect(joined.filter((line) => line.profile === '40%:delay=1-5')).toHaveLength(2);
     expect(joined.filter((line) => line.profile === 'default')).toHaveLength(3);
+    expect(lines.filter((line) => line.type === 'cleanup')).toEqual([{ type: 'cleanup', done: 5, total: 5 }]);
     expect(lines.at(-1)).toMatchObject({ type: 'summary', reason: 'duration', cleanup: { unregistered: 5, notFound: 0, left: 0 } });
     expect(await namesOf('ada')).toEqual([]);
   }, 120_000);

@@ -14,6 +14,7 @@ import { X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 import { handshake } from '../helpers/tls-handshake.ts';
+import { RestClient } from '../../rest-client/index.ts';
 
 const run = promisify(execFile);
 
@@ -73,6 +74,15 @@ describe('iotcloud up --tls-host: a certificate and device URLs a LAN board can 
     const registered = await iotcloud('register', 'lan board', '--device-id', 'lanboard1', '--out', 'certs');
     expect(registered.code, registered.stderr).toBe(0);
     expect(registered.stdout).toContain(`registered lan board as lanboard1; it connects to mqtts://192.0.2.10:${mqttPort}`);
+    // The original API's registration hands out the same URL.
+    const original = new RestClient({ baseUrl: up.apiUrl, caPem: firstRoot });
+    try {
+      const { secret } = await original.request<{ secret: string }>('POST', '/login', { username: 'lan', password: 'correct horse battery' });
+      const answer = await original.request<{ mqtturl: string }>('POST', '/register_device', { username: 'lan', secret, devicename: 'original board' });
+      expect(answer.mqtturl).toBe(`mqtts://192.0.2.10:${mqttPort}`);
+    } finally {
+      original.close();
+    }
     const device = {
       ca: firstRoot,
       cert: await readFile(join(dir, 'certs', 'lanboard1_cert.pem')),

@@ -9,16 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { CommandModule } from 'yargs';
-import { executeHarness, exitCodes, type DeviceUnderTest, type HarnessOptions, type TargetSpec } from '../../harness/index.ts';
-import { startServer, type RunningServer } from '../../server/server.ts';
-import { parseProfile, startDevice, type SimulatedDevice } from '../../simulators/index.ts';
+import type { DeviceUnderTest, HarnessOptions, TargetSpec } from '../../harness/index.ts';
+import type { RunningServer } from '../../server/server.ts';
+import type { SimulatedDevice } from '../../simulators/index.ts';
+import { parseProfile } from '../../simulators/profiles.ts'; // not the index: the simulator loads when a run needs it
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 import { RestClient } from '../../rest-client/index.ts';
 import { resolveAccess } from '../rest-access.ts';
-import { qemuDut } from '../dut/qemu.ts';
-import { serialDut } from '../dut/serial.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface HarnessArgs {
@@ -183,7 +181,8 @@ function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<str
       ...(args['min-throughput'] === undefined ? {} : { minThroughputPerSec: args['min-throughput'] }),
     };
   }
-  return executeHarness(options).then((run) => run.exitCode);
+  // Loaded when a run starts, not above: every other command starts without the harness (cli/main.ts).
+  return import('../../harness/index.ts').then(({ executeHarness }) => executeHarness(options)).then((run) => run.exitCode);
 }
 
 /** A private server for one run: register the device, hand its credentials to the device under test. */
@@ -191,6 +190,7 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'iotcloud-harness-'));
   let server: RunningServer | undefined;
   let simulated: SimulatedDevice | undefined;
+  const [{ default: pino }, { startServer }, { startDevice }, { exitCodes }] = await Promise.all([import('pino'), import('../../server/server.ts'), import('../../simulators/index.ts'), import('../../harness/index.ts')]);
   try {
     server = await startServer({ apiPort: 0, mqttPort: 0, servicePort: 0, dataDir: join(dir, 'server') }, pino({ level: 'warn' }));
     const client = new RestClient({ baseUrl: server.apiUrl, caPem: server.rootCaPem });
@@ -205,9 +205,9 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
     const credentials = { caPem: registration.rootCa, certPem: registration.certificate, keyPem: registration.privateKey };
     const board = { deviceId: registration.deviceId, mqttUrl: server.mqttUrl, credentials };
     const dut = args.qemu
-      ? () => qemuDut({ ...board, image: args.qemu! })
+      ? async () => (await import('../dut/qemu.ts')).qemuDut({ ...board, image: args.qemu! })
       : args.serial
-        ? () => serialDut({ ...board, port: args.serial!, ...(args.baud ? { baudRate: args.baud } : {}), ...(args.flash ? { flash: args.flash } : {}) })
+        ? async () => (await import('../dut/serial.ts')).serialDut({ ...board, port: args.serial!, ...(args.baud ? { baudRate: args.baud } : {}), ...(args.flash ? { flash: args.flash } : {}) })
         : undefined;
     if (!args.spawn && !dut) {
       simulated = await startDevice({

@@ -1,16 +1,16 @@
 import type { CommandModule } from 'yargs';
-import { startServer, type RunningServer } from '../../server/server.ts';
+import type { RunningServer } from '../../server/server.ts';
 import { currentAllocator } from '../process/allocator.ts';
 import { untilStopped } from '../process/signals.ts';
-import { engineSetup } from '../engine.ts';
 import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
-import { harnessConformanceRunner } from '../console-conformance.ts';
 
 export const upCommand: CommandModule<object, ServerArgs> = {
   command: 'up',
   describe: 'Start the reference server on embedded engines (REST API, MQTTS broker, CA, registry)',
   builder: (y) => y.options(serverOptions),
   handler: async (args) => {
+    // Loaded here, not above: every other command starts without the server (cli/main.ts).
+    const [{ startServer }, { engineSetup }, { harnessConformanceRunner }] = await Promise.all([import('../../server/server.ts'), import('../engine.ts'), import('../console-conformance.ts')]);
     const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir']);
     const server = await startServer({ ...(await serverConfigFrom(args)), ...engine.config }, undefined, { ...engine.dependencies, conformanceRunner: harnessConformanceRunner });
     const stopped = untilStopped(); // listen before the banner: a caller may signal as soon as it reads it

@@ -57,7 +57,7 @@ describe('the compiled build of the iotcloud command', () => {
     expect(await iotcloud(['--help'], { IOTCLOUD_CLI_BUILD: 'off' })).toContain(usageLine);
   }, 60_000);
 
-  it('finds the files beside the sources from the build: `iotcloud up` serves the web console from console/dist', async () => {
+  it('`iotcloud up` runs from the build (its second run for jemalloc too) and serves the web console from console/dist', async () => {
     await mkdir(join(project, 'console', 'dist'), { recursive: true });
     await writeFile(join(project, 'console', 'dist', 'index.html'), '<!doctype html><title>console of the copy</title>');
     const up = await spawnUp(['--api-port', '0', '--mqtt-port', '0', '--data-dir', join(project, 'var', 'server')], { bin: bin() });

@@ -2,6 +2,7 @@
 import type { Options } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
+import type { PortClaim } from './port-check.ts';
 import { UsageError } from './usage-error.ts';
 
 export const serverOptions = {
@@ -51,6 +52,15 @@ export async function serverConfigFrom(args: ServerArgs): Promise<Partial<Server
     ...(args['database-url'] ? { databaseUrl: args['database-url'] } : {}),
     ...(args['service-port'] === undefined ? {} : { servicePort: args['service-port'] }),
   };
+}
+
+/** The ports these flags make the server listen on, named by their flags (checked before start-up). */
+export function portClaims(args: Pick<ServerArgs, 'host' | 'api-port' | 'mqtt-port' | 'service-port'> & { engine?: ServerArgs['engine'] }): PortClaim[] {
+  return [
+    { flag: '--api-port', host: args.host, port: args['api-port'] },
+    ...(args.engine === 'rabbitmq' ? [] : [{ flag: '--mqtt-port', host: args.host, port: args['mqtt-port'] }]),
+    ...(args['service-port'] ? [{ flag: '--service-port', host: '127.0.0.1', port: args['service-port'] }] : []),
+  ];
 }
 
 /** The token in --metrics-token-file: one line of at least 16 characters. */

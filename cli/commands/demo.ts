@@ -10,7 +10,8 @@ import type { CommandModule } from 'yargs';
 import type { SimulatedDevice } from '../../simulators/index.ts';
 import { untilStopped } from '../process/signals.ts';
 import { RestClient, RestError } from '../../rest-client/index.ts';
-import { serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
+import { ensurePortsFree } from '../port-check.ts';
+import { portClaims, serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
 import { UsageError } from '../usage-error.ts';
 import { serviceTargetOptions } from './harness.ts';
 import { printServer } from './up.ts';
@@ -39,6 +40,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     if (!Number.isInteger(args.devices) || args.devices < 1 || args.devices > 100) throw new UsageError('--devices must be a whole number from 1 to 100');
     if (!Number.isInteger(args.commands) || args.commands < 1) throw new UsageError('--commands must be a positive whole number');
     const step = (text: string) => console.log(`\u25b8 ${text}`);
+    await ensurePortsFree(portClaims(args));
     // Loaded here, not above: every other command starts without them (cli/main.ts).
     const [{ executeHarness }, { startServer }, { startDevice }, { harnessConformanceRunner }] = await Promise.all([
       import('../../harness/index.ts'),

@@ -2,13 +2,15 @@ import type { CommandModule } from 'yargs';
 import type { RunningServer } from '../../server/server.ts';
 import { currentAllocator } from '../process/allocator.ts';
 import { untilStopped } from '../process/signals.ts';
-import { serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
+import { ensurePortsFree } from '../port-check.ts';
+import { portClaims, serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
 
 export const upCommand: CommandModule<object, ServerArgs> = {
   command: 'up',
   describe: 'Start the reference server on embedded engines (REST API, MQTTS broker, CA, registry)',
   builder: (y) => y.options(serverOptions),
   handler: async (args) => {
+    await ensurePortsFree(portClaims(args));
     // Loaded here, not above: every other command starts without the server (cli/main.ts).
     const [{ startServer }, { engineSetup }, { harnessConformanceRunner }] = await Promise.all([import('../../server/server.ts'), import('../engine.ts'), import('../console-conformance.ts')]);
     const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir']);

@@ -25,27 +25,33 @@ export interface RestAccess {
   saved?: SavedSession;
 }
 
+/**
+ * The platform CA, looked up in one order: --ca, IOTCLOUD_CA, the CA `iotcloud login` saved for
+ * this server, the default of a local `iotcloud up`. Also the harness's broker CA (--mqtt mqtts://).
+ */
+export function findCa(flag: string | undefined, savedForThisServer?: string): RestAccess['ca'] {
+  const found = flag
+    ? { path: resolve(flag), from: '--ca' }
+    : process.env.IOTCLOUD_CA
+      ? { path: resolve(process.env.IOTCLOUD_CA), from: 'IOTCLOUD_CA' }
+      : savedForThisServer
+        ? { path: savedForThisServer, from: 'the CA saved by `iotcloud login`' }
+        : existsSync(defaultCaPath)
+          ? { path: resolve(defaultCaPath), from: `the default ${defaultCaPath}` }
+          : undefined;
+  if (!found) return undefined;
+  try {
+    return { ...found, pem: readFileSync(found.path, 'utf8') };
+  } catch (error) {
+    throw new UsageError(`${found.from} names the CA file ${found.path}, which cannot be read (${(error as NodeJS.ErrnoException).code}); pass --ca with the server's CA (\`iotcloud up\` prints its path)`);
+  }
+}
+
 export async function resolveAccess(flags: { server?: string; ca?: string; token?: string }): Promise<RestAccess> {
   const saved = await loadSession();
   const server = flags.server ?? process.env.IOTCLOUD_SERVER ?? saved?.server ?? defaultServer;
   const sameServer = saved !== undefined && saved.server === server;
-  const found = flags.ca
-    ? { path: resolve(flags.ca), from: '--ca' }
-    : process.env.IOTCLOUD_CA
-      ? { path: resolve(process.env.IOTCLOUD_CA), from: 'IOTCLOUD_CA' }
-      : sameServer && saved.ca
-        ? { path: saved.ca, from: 'the CA saved by `iotcloud login`' }
-        : existsSync(defaultCaPath)
-          ? { path: resolve(defaultCaPath), from: `the default ${defaultCaPath}` }
-          : undefined;
-  let ca: RestAccess['ca'];
-  if (found) {
-    try {
-      ca = { ...found, pem: readFileSync(found.path, 'utf8') };
-    } catch (error) {
-      throw new UsageError(`${found.from} names the CA file ${found.path}, which cannot be read (${(error as NodeJS.ErrnoException).code}); pass --ca with the server's CA (\`iotcloud up\` prints its path)`);
-    }
-  }
+  const ca = findCa(flags.ca, sameServer ? saved.ca : undefined);
   // A saved token goes only to the server it came from.
   const token = flags.token ?? process.env.IOTCLOUD_TOKEN ?? (sameServer ? saved.token : undefined);
   return { server, ...(ca ? { ca } : {}), ...(token ? { token } : {}), ...(saved ? { saved } : {}) };

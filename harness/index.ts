@@ -7,9 +7,10 @@ export type { CaseContext, CaseStatus, CaseVerdict, ConformanceCase } from './co
 export { LatencyRecorder, type LatencyBin, type LatencySummary } from './load/latency.ts';
 export { runLoad, loadOptionsProblem, LoadOptionsError, type LoadOptions, type LoadSummary, type SecondStats } from './load/run-load.ts';
 export { ConsoleView, type ConsoleOptions } from './reports/console.ts';
-export { exitCodes, type ExitCode, type RunReport } from './reports/model.ts';
+export { exitCodes, exitMeanings, type ExitCode, type RunReport } from './reports/model.ts';
 export { renderHtml } from './reports/html.ts';
 export { renderJunit } from './reports/junit.ts';
-export { reportFileNames, reportFormats, writeReports, type ReportFormat } from './reports/write.ts';
+export { reportFileNames, reportFormats, writeIndex, writeReports, type ReportFormat } from './reports/write.ts';
+export { buildIndex, indexFileNames, renderIndexHtml, type IndexInput, type IndexedReport, type ReportIndex } from './reports/index-page.ts';
 export { spawnDevice, type SpawnedDevice, type SpawnOptions } from './spawn.ts';
 export { DutSetupError, failureLatch, spawnedDut, type DeviceUnderTest } from './dut.ts';

@@ -4,7 +4,7 @@
  *
  *   0  every required case passed
  *   1  a required case failed
- *   2  setup error: bad options, broker or server unreachable, not authorised, unknown device
+ *   2  setup error: bad options, broker or server unreachable, TLS refused, not authorised, unknown device
  *   3  the device never answered at all
  *   4  a load threshold was missed (maxP99Ms, maxErrorRatePct, minThroughputPerSec)
  *
@@ -52,6 +52,12 @@ export interface HarnessOptions extends CaseFilter {
   dut?: () => Promise<DeviceUnderTest>;
   /** With spawn or dut: how long the device may take to answer its first get_status (default 15000 ms). */
   startupTimeoutMs?: number;
+  /**
+   * Turns a setup error's cause (a socket or TLS error reaching the server or broker) into what
+   * happened and the next step; undefined keeps the harness's own message. The CLI passes
+   * cli/advice.ts, which knows the flags.
+   */
+  explainSetupError?: (cause: unknown) => string | undefined;
   /** Console output (default process.stdout) and its mode. */
   output?: NodeJS.WritableStream & { isTTY?: boolean };
   tty?: boolean;
@@ -74,9 +80,10 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
     ...(options.tty === undefined ? {} : { tty: options.tty }),
     ...(options.color === undefined ? {} : { color: options.color }),
   });
-  const setupError = (message: string): HarnessRun => {
-    view.line(`harness: setup error: ${message}`);
-    view.line(`exit ${exitCodes.setupError}`);
+  const setupError = (message: string, cause?: unknown): HarnessRun => {
+    const advice = cause === undefined ? undefined : options.explainSetupError?.(cause);
+    view.line(`harness: setup error: ${advice ?? message}`);
+    view.finalLine(exitCodes.setupError, undefined);
     return { exitCode: exitCodes.setupError, files: [] };
   };
   const problem = checkOptions(options);
@@ -106,7 +113,7 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
 
     if (dut || target.kind === 'rest') {
       const ready = await waitForDevice(target, deadlineMs, dut ? (options.startupTimeoutMs ?? 15_000) : deadlineMs, dut);
-      if (ready.setupError) return setupError(ready.setupError);
+      if (ready.setupError) return setupError(ready.setupError, ready.cause);
       if (!ready.answered && !dut?.failure()) notes.push(dut ? `the device under test did not answer get_status within ${options.startupTimeoutMs ?? 15_000} ms of starting` : 'the device did not answer the first get_status');
     }
 
@@ -155,7 +162,7 @@ export async function executeHarness(options: HarnessOptions): Promise<HarnessRu
     view.summary(report, files);
     return { exitCode, report, files };
   } catch (error) {
-    if (error instanceof TargetSetupError || error instanceof LoadOptionsError) return setupError(error.message);
+    if (error instanceof TargetSetupError || error instanceof LoadOptionsError) return setupError(error.message, error.cause);
     return setupError(`unexpected error: ${(error as Error).stack ?? String(error)}`);
   } finally {
     for (const target of opened.reverse()) await target.close().catch(() => undefined);
@@ -200,7 +207,7 @@ async function waitForDevice(
   deadlineMs: number,
   waitMs: number,
   dut: DeviceUnderTest | undefined,
-): Promise<{ answered: boolean; setupError?: string }> {
+): Promise<{ answered: boolean; setupError?: string; cause?: unknown }> {
   let refused: HarnessOutcome | undefined;
   const result = await probeUntil(
     (timeoutMs) => target.command('get_status', {}, timeoutMs),
@@ -210,7 +217,7 @@ async function waitForDevice(
     },
     { endAt: performance.now() + waitMs, everyMs: Math.min(250, deadlineMs), timeoutMs: Math.min(deadlineMs, 1000), abandon: () => dut?.failure() !== undefined },
   );
-  if (refused && refused.status === 'unavailable') return { answered: false, setupError: `get_status could not be sent: ${refused.message}` };
+  if (refused && refused.status === 'unavailable') return { answered: false, setupError: `get_status could not be sent: ${refused.message}`, ...('cause' in refused ? { cause: refused.cause } : {}) };
   return { answered: result.ok };
 }
 

@@ -34,7 +34,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       ...demoServerOptions,
       devices: { type: 'number', default: 3, describe: 'simulated devices to start (1-100)' },
       commands: { type: 'number', default: 2000, describe: 'commands in the latency run' },
-      reports: { type: 'string', default: 'reports/demo', describe: 'where the JSON, JUnit and HTML reports go' },
+      reports: { type: 'string', default: 'reports/demo', describe: 'where the JSON, JUnit and HTML reports go, with index.html (and index.json) over them' },
     }) as never,
   handler: async (args) => {
     if (!Number.isInteger(args.devices) || args.devices < 1 || args.devices > 100) throw new UsageError('--devices must be a whole number from 1 to 100');
@@ -42,7 +42,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const step = (text: string) => console.log(`\u25b8 ${text}`);
     await ensurePortsFree(portClaims(args));
     // Loaded here, not above: every other command starts without them (cli/main.ts).
-    const [{ executeHarness }, { startServer }, { startDevice }, { harnessConformanceRunner }] = await Promise.all([
+    const [{ executeHarness, writeIndex }, { startServer }, { startDevice }, { harnessConformanceRunner }] = await Promise.all([
       import('../../harness/index.ts'),
       import('../../server/server.ts'),
       import('../../simulators/index.ts'),
@@ -84,13 +84,17 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         reportDir: join(args.reports, 'latency'),
         formats: ['json', 'html'],
       });
-      const worst = Math.max(conformance.exitCode, latency.exitCode);
-      console.log(worst === 0 ? '\u2714 every required conformance case passed; latency report written' : `\u2716 harness exit codes ${conformance.exitCode} / ${latency.exitCode}: see the report above`);
+      // Two reports: one page links both with their verdicts, and is the one file to open.
+      const { index, html } = await writeIndex(args.reports, [
+        { name: 'conformance', ...conformance },
+        { name: 'latency', ...latency },
+      ]);
+      console.log(`${index.exitCode === 0 ? '\u2714' : '\u2716'} ${index.verdict}: open ${resolve(html)}`);
       const credentials = join(resolve(server.config.dataDir), 'demo-user.json');
       console.log(`
   demo user  ${DEMO_USER} (password in ${credentials})
   devices    ${devices.map((d) => d.deviceId).join(', ')}
-  reports    ${resolve(args.reports)}/{conformance,latency}/harness-report.html
+  reports    ${resolve(html)} (conformance and latency, with their verdicts)
   try        node bin/iotcloud.js login ${DEMO_USER} --password "$(node -p "require('${credentials}').password")"
              node bin/iotcloud.js cmd ${devices[0]!.deviceId} set_gpio '{"number":18,"value":1}'
 `);

@@ -16,7 +16,8 @@ import type { SimulatedDevice } from '../../simulators/index.ts';
 import { parseProfile } from '../../simulators/profiles.ts'; // not the index: the simulator loads when a run needs it
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 import { RestClient } from '../../rest-client/index.ts';
-import { resolveAccess } from '../rest-access.ts';
+import { advise, type ConnectionContext } from '../advice.ts';
+import { findCa, resolveAccess } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface HarnessArgs {
@@ -70,7 +71,7 @@ export const harnessCommand: CommandModule<object, HarnessArgs> = {
         flash: { type: 'string', describe: 'with --serial: command run before the suite, e.g. a flashing tool; gets IOTCLOUD_DEVICE_ID and IOTCLOUD_SERIAL_PORT' },
         qemu: { type: 'string', describe: 'with --embedded: boot this firmware image (make -C ft900/firmware qemu: build/lm3s6965/firmware.elf) on qemu-system-arm lm3s6965evb and bridge its UART' },
         profile: { type: 'string', describe: 'with --embedded and no --spawn: misbehaviour of the simulated device, e.g. "legacy"' },
-        ca: { type: 'string', describe: 'CA file for https:// or mqtts://' },
+        ca: { type: 'string', describe: 'CA file for https:// or mqtts:// (env IOTCLOUD_CA; with --server also the CA `iotcloud login` saved)' },
         cert: { type: 'string', describe: 'client certificate for mqtts://' },
         key: { type: 'string', describe: 'client key for mqtts://' },
         'service-credentials': { type: 'string', describe: 'with --mqtt on an iotcloud embedded broker: the service.json written by `iotcloud up --service-port`' },
@@ -116,10 +117,27 @@ export const harnessCommand: CommandModule<object, HarnessArgs> = {
         return true;
       }) as never,
   handler: async (args) => {
-    const exitCode = args.embedded ? await runEmbedded(args) : await runAgainst(await targetFrom(args), args);
-    process.exitCode = exitCode;
+    if (args.embedded) {
+      process.exitCode = await runEmbedded(args);
+      return;
+    }
+    const found = await targetFrom(args);
+    process.exitCode = 'problem' in found ? await setupFailure(found.problem) : await runAgainst(found.target, args, { explain: (cause) => advise(cause, found.context) });
   },
 };
+
+/**
+ * A run that cannot start (not logged in, server or broker unreachable, TLS refused) is the
+ * harness's setup error with what to do next, never a usage error: the flags were fine.
+ */
+async function setupFailure(message: string): Promise<number> {
+  // Loaded here, not above: every other command starts without the harness (cli/main.ts).
+  const { ConsoleView, exitCodes } = await import('../../harness/index.ts');
+  const view = new ConsoleView(process.stdout);
+  view.line(`harness: setup error: ${message}`);
+  view.finalLine(exitCodes.setupError, undefined);
+  return exitCodes.setupError;
+}
 
 function parseProfileOrUsage(text: string): void {
   try {
@@ -142,18 +160,30 @@ async function readServiceLoginFile(path: string) {
   }
 }
 
-async function targetFrom(args: HarnessArgs): Promise<TargetSpec> {
+/** The target the flags name, and what the advice on a failure to reach it needs; or why there is none. */
+async function targetFrom(args: HarnessArgs): Promise<{ target: TargetSpec; context: ConnectionContext } | { problem: string }> {
   if (args.mqtt) {
     const service = args['service-credentials'] ? await readServiceLoginFile(args['service-credentials']) : {};
-    return { kind: 'mqtt', url: args.mqtt, deviceId: args.device!, ...service, ...(args.ca ? { ca: args.ca } : {}), ...(args.cert ? { cert: args.cert } : {}), ...(args.key ? { key: args.key } : {}) };
+    // --ca, else IOTCLOUD_CA, as for the REST API; no default file: a broker may carry a public certificate.
+    const ca = args.ca || process.env.IOTCLOUD_CA ? findCa(args.ca) : undefined;
+    const target: TargetSpec = { kind: 'mqtt', url: args.mqtt, deviceId: args.device!, ...service, ...(ca ? { ca: ca.pem } : {}), ...(args.cert ? { cert: args.cert } : {}), ...(args.key ? { key: args.key } : {}) };
+    return { target, context: { server: args.mqtt, broker: true, ...(ca ? { ca } : {}) } };
   }
   // The same lookup as every client command: flags, IOTCLOUD_CA / IOTCLOUD_TOKEN, then what `iotcloud login` saved.
   const access = await resolveAccess({ server: args.server!, ...(args.ca ? { ca: args.ca } : {}), ...(args.token ? { token: args.token } : {}) });
-  if (!access.token) throw new UsageError(`no token for ${access.server}: run \`iotcloud login <username> --server ${access.server}\` first, or pass --token`);
-  return { kind: 'rest', baseUrl: access.server, token: access.token, deviceId: args.device!, ...(access.ca ? { ca: access.ca.pem } : {}) };
+  if (!access.token) return { problem: `no token for ${access.server}: nobody is logged in there.\n  next: run \`iotcloud login <username> --server ${access.server}\`, or pass --token (or IOTCLOUD_TOKEN)` };
+  const target: TargetSpec = { kind: 'rest', baseUrl: access.server, token: access.token, deviceId: args.device!, ...(access.ca ? { ca: access.ca.pem } : {}) };
+  return { target, context: { server: access.server, ...(access.ca ? { ca: access.ca } : {}) } };
 }
 
-function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<string, string>, dut?: () => Promise<DeviceUnderTest>): Promise<number> {
+interface RunExtras {
+  spawnEnv?: Record<string, string>;
+  dut?: () => Promise<DeviceUnderTest>;
+  /** What a setup error's cause means for the user (cli/advice.ts). */
+  explain?: (cause: unknown) => string | undefined;
+}
+
+function runAgainst(target: TargetSpec, args: HarnessArgs, { spawnEnv, dut, explain: explainSetupError }: RunExtras = {}): Promise<number> {
   const options: HarnessOptions = {
     target,
     deadlineMs: args.deadline,
@@ -166,6 +196,7 @@ function runAgainst(target: TargetSpec, args: HarnessArgs, spawnEnv?: Record<str
     ...(args.spawn ? { spawn: { command: args.spawn, ...(spawnEnv ? { env: spawnEnv } : {}) } } : {}),
     ...(dut ? { dut } : {}),
     ...(args.firmware ? { firmware: args.firmware } : {}),
+    ...(explainSetupError ? { explainSetupError } : {}),
   };
   if (args.load || !args.conformance) {
     options.load = {
@@ -190,7 +221,7 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'iotcloud-harness-'));
   let server: RunningServer | undefined;
   let simulated: SimulatedDevice | undefined;
-  const [{ default: pino }, { startServer }, { startDevice }, { exitCodes }] = await Promise.all([import('pino'), import('../../server/server.ts'), import('../../simulators/index.ts'), import('../../harness/index.ts')]);
+  const [{ default: pino }, { startServer }, { startDevice }] = await Promise.all([import('pino'), import('../../server/server.ts'), import('../../simulators/index.ts')]);
   try {
     server = await startServer({ apiPort: 0, mqttPort: 0, servicePort: 0, dataDir: join(dir, 'server') }, pino({ level: 'warn' }));
     const client = new RestClient({ baseUrl: server.apiUrl, caPem: server.rootCaPem });
@@ -220,12 +251,11 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
     }
     // Straight on the broker as the server, so the raw-payload and topic cases run too.
     const target: TargetSpec = { kind: 'mqtt', url: server.service!.url, deviceId: registration.deviceId, ...serviceTargetOptions(server.service!) };
-    const code = await runAgainst(target, args, { ...files, IOTCLOUD_MQTT_URL: server.mqttUrl }, dut);
+    const code = await runAgainst(target, args, { spawnEnv: { ...files, IOTCLOUD_MQTT_URL: server.mqttUrl }, ...(dut ? { dut } : {}) });
     client.close();
     return code;
   } catch (error) {
-    console.error(`harness: setup error: ${(error as Error).message}`);
-    return exitCodes.setupError;
+    return await setupFailure((error as Error).message);
   } finally {
     await simulated?.stop();
     await server?.close();

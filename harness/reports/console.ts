@@ -3,11 +3,12 @@
  * per finished case. Elsewhere (CI logs, pipes): plain lines only, no escape codes, so logs stay
  * readable and greppable.
  */
+import { resolve } from 'node:path';
 import type { ConformanceCase } from '../conformance/case.ts';
 import type { CaseResult } from '../conformance/runner.ts';
 import type { SecondStats } from '../load/run-load.ts';
-import type { RunReport } from './model.ts';
-import { describeCheck, describeCounts } from './wording.ts';
+import { exitMeanings, type ExitCode, type RunReport } from './model.ts';
+import { describeCheck, describeCounts, worstFirst } from './wording.ts';
 
 export interface ConsoleOptions {
   /** Force terminal behaviour on or off (default: the stream's isTTY). */
@@ -72,9 +73,19 @@ export class ConsoleView {
     this.line(`load: second ${stats.second + 1}: sent ${stats.sent}, ok ${stats.ok}, errors ${stats.errors} (timeouts ${stats.timeouts})`);
   }
 
+  /**
+   * The end of a run, for a person: what failed first (worst first), then the figures, and last
+   * the one file to open and what the exit code means.
+   */
   summary(report: RunReport, files: string[]): void {
+    this.line(''); // set apart from the per-case lines above
     const suite = report.conformance;
     if (suite) {
+      const failed = worstFirst(suite.cases).filter(({ result }) => result.status === 'fail');
+      for (const { result } of failed.slice(0, maxFailuresListed)) {
+        this.line(`${(result.required ? this.red : this.yellow)(`failed (${result.required ? 'required' : 'optional'})`)} ${result.id}: ${firstLine(result.message)}`);
+      }
+      if (failed.length > maxFailuresListed) this.line(`... and ${failed.length - maxFailuresListed} more failed case(s): see the report`);
       this.line(`conformance: ${describeCounts(suite.counts)} in ${(suite.durationMs / 1000).toFixed(2)} s`);
       if (suite.latency.count > 0) this.line(`answer latency: p50 ${suite.latency.p50Ms} ms, p99 ${suite.latency.p99Ms} ms, max ${suite.latency.maxMs} ms (${suite.latency.count} answers)`);
     }
@@ -86,9 +97,18 @@ export class ConsoleView {
       this.line(`load latency: p50 ${load.latency.p50Ms} ms, p90 ${load.latency.p90Ms} ms, p99 ${load.latency.p99Ms} ms, p99.9 ${load.latency.p999Ms} ms, max ${load.latency.maxMs} ms`);
     }
     for (const check of report.thresholds ?? []) this.line(`threshold: ${(check.passed ? this.green : this.red)(describeCheck(check))}`);
-    for (const file of files) this.line(`report: ${file}`);
+    const open = fileToOpen(files);
+    for (const file of files) if (file !== open) this.line(`report: ${file}`);
     const paint = report.exitCode === 0 ? this.green : this.red;
     this.line(paint(`exit ${report.exitCode}: ${report.verdict}`));
+    this.finalLine(report.exitCode, open);
+  }
+
+  /** The last line of every run: the file to open (when one was written) and what the exit code means. */
+  finalLine(exitCode: ExitCode, open: string | undefined): void {
+    const meaning = `exit ${exitCode} means ${exitMeanings[exitCode]}`;
+    // Absolute: a terminal makes it clickable, and it holds wherever the log is read.
+    this.line(open ? `open ${resolve(open)} (${meaning})` : meaning);
   }
 
   private clearProgress(): void {
@@ -97,6 +117,14 @@ export class ConsoleView {
     this.progressShown = false;
   }
 }
+
+/** Failed cases named in the summary; the report has them all. */
+const maxFailuresListed = 10;
+
+const firstLine = (text: string): string => text.split('\n', 1)[0]!;
+
+/** The HTML report when there is one (made for people), else the first file written. */
+export const fileToOpen = (files: readonly string[]): string | undefined => files.find((file) => file.endsWith('.html')) ?? files[0];
 
 const counter = (index: number, total: number): string => `[${String(index + 1).padStart(String(total).length)}/${total}]`;
 const indent = (text: string): string =>

@@ -28,8 +28,12 @@ pre { background: #f4f6f8; padding: 10px; overflow-x: auto; }
 `;
 
 export function renderHtml(report: RunReport): string {
-  const title = `iotcloud harness: ${subject(report)}`;
-  const sectionsHtml = [header(report), conformanceSection(report), loadSection(report), notesSection(report)].filter(Boolean);
+  const sections = [header(report), conformanceSection(report), loadSection(report), notesSection(report)].filter(Boolean);
+  return htmlPage(`iotcloud harness: ${subject(report)}`, sections);
+}
+
+/** The page every HTML report shares (this one, the index): the styles, no script. */
+export function htmlPage(title: string, sections: string[]): string {
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -40,7 +44,7 @@ export function renderHtml(report: RunReport): string {
     `<style>${styles}</style>`,
     '</head>',
     '<body>',
-    ...sectionsHtml,
+    ...sections,
     '</body>',
     '</html>',
     '',
@@ -51,13 +55,17 @@ export function renderHtml(report: RunReport): string {
 const subject = (report: RunReport): string => describeDevices(report.target.deviceId, report.load?.devices ?? 1);
 
 function header(report: RunReport): string {
-  const good = report.exitCode === 0;
   const firmware = report.firmware ? ` · firmware ${text(report.firmware)}` : '';
   return [
     `<h1>iotcloud harness: ${text(subject(report))}</h1>`,
     `<div class="meta">${text(report.target.where)}${firmware} · started ${text(report.startedAt)} · ${(report.durationMs / 1000).toFixed(1)} s · deadline ${report.settings.deadlineMs} ms</div>`,
-    `<div id="verdict" class="verdict ${good ? 'ok' : 'bad'}">exit ${report.exitCode}: ${text(report.verdict)}</div>`,
+    verdictBadge(report.exitCode, report.verdict, 'verdict'),
   ].join('\n');
+}
+
+/** "exit 1: 2 required case(s) failed ...", green or red. */
+export function verdictBadge(exitCode: number, verdict: string, id?: string): string {
+  return `<div${id ? ` id="${attr(id)}"` : ''} class="verdict ${exitCode === 0 ? 'ok' : 'bad'}">exit ${exitCode}: ${text(verdict)}</div>`;
 }
 
 function conformanceSection(report: RunReport): string {

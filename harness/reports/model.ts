@@ -10,6 +10,15 @@ export type ExitCode = 0 | 1 | 2 | 3 | 4;
 
 export const exitCodes = { ok: 0, requiredFailed: 1, setupError: 2, neverAnswered: 3, thresholdMissed: 4 } as const;
 
+/** What each exit code means, in the words the summary's last line and the reports use. */
+export const exitMeanings: Record<ExitCode, string> = {
+  0: 'everything checked passed',
+  1: 'a required case failed',
+  2: 'setup error: the run could not start, nothing was tested',
+  3: 'the device never answered',
+  4: 'a load threshold was missed',
+};
+
 /** Limits a load run must keep for the run to pass; absent ones are not checked. */
 export interface LoadThresholds {
   /** Highest acceptable p99 of ok answers, in ms. */

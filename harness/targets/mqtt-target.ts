@@ -116,16 +116,16 @@ export class MqttConnection {
     noDelay();
     client.on('connect', noDelay);
     await new Promise<void>((resolve, reject) => {
-      const fail = (why: string) => {
+      const fail = (why: string, cause?: Error) => {
         cleanup();
         client.end(true);
-        reject(new TargetSetupError(`cannot connect to the broker at ${where}: ${why}`));
+        reject(new TargetSetupError(`cannot connect to the broker at ${where}: ${why}`, cause ? { cause } : undefined));
       };
       const onConnect = () => {
         cleanup();
         resolve();
       };
-      const onError = (error: Error) => fail(error.message);
+      const onError = (error: Error) => fail(error.message, error);
       const onClose = () => fail('connection closed before CONNACK (broker down, wrong port, or TLS refused)');
       const timer = setTimeout(() => fail(`no CONNACK within ${connectTimeoutMs} ms`), connectTimeoutMs);
       const cleanup = () => {

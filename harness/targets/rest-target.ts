@@ -59,7 +59,7 @@ export class RestTarget implements DeviceTarget {
     if ('failure' in answer) {
       return answer.timedOut
         ? { status: 'timeout', ...base, timeoutMs, elapsedMs }
-        : { status: 'unavailable', ...base, message: answer.failure, elapsedMs };
+        : { status: 'unavailable', ...base, message: answer.failure, elapsedMs, ...(answer.cause === undefined ? {} : { cause: answer.cause }) };
     }
     return mapAnswer(answer, base, timeoutMs, elapsedMs);
   }
@@ -73,7 +73,7 @@ export class RestTarget implements DeviceTarget {
     this.client.close();
   }
 
-  private async post(path: string, body: unknown, socketTimeoutMs: number): Promise<HttpAnswer | { failure: string; timedOut: boolean }> {
+  private async post(path: string, body: unknown, socketTimeoutMs: number): Promise<HttpAnswer | { failure: string; timedOut: boolean; cause?: unknown }> {
     try {
       const { status, json } = await this.client.send('POST', path, body, { timeoutMs: socketTimeoutMs });
       return { status, body: json ?? '' };
@@ -81,7 +81,7 @@ export class RestTarget implements DeviceTarget {
       const message = (error as Error).message;
       if (error instanceof RestTimeoutError) return { failure: message, timedOut: true };
       if (error instanceof RestAnswerError) return { failure: message, timedOut: false };
-      return { failure: `cannot reach ${this.client.url.origin}: ${message}`, timedOut: false };
+      return { failure: `cannot reach ${this.client.url.origin}: ${message}`, timedOut: false, cause: error };
     }
   }
 }

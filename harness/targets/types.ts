@@ -16,6 +16,8 @@ export interface OutcomeExtras {
   answer?: AnswerSeen;
   /** HTTP status (REST only). */
   httpStatus?: number;
+  /** Why the request could not be sent (REST only): the socket or TLS error, for the caller's advice. */
+  cause?: unknown;
 }
 
 /** The device answered, but the answer does not decode: bad JSON, wrong types, fields missing. */
@@ -58,7 +60,10 @@ export interface DeviceTarget {
   close(): Promise<void>;
 }
 
-/** Raised while opening a target: the broker or server cannot be reached, or the options are wrong. */
+/**
+ * Raised while opening a target: the broker or server cannot be reached, or the options are wrong.
+ * `cause` carries the socket or TLS error, when there is one, for HarnessOptions.explainSetupError.
+ */
 export class TargetSetupError extends Error {
   override readonly name = 'TargetSetupError';
 }

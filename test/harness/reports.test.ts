@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import type { SimulatedDevice } from '../../simulators/index.ts';
@@ -19,6 +19,7 @@ import {
   renderJunit,
   runLoad,
   runSuite,
+  writeIndex,
   writeReports,
   type CaseResult,
   type DeviceTarget,
@@ -206,6 +207,39 @@ describe('HTML report', () => {
     expect(await page.locator('#load').innerText()).toContain('100');
     await page.close();
   });
+
+  it('the index over two reports names the firmware, each verdict and its figures, escaped, with working links', async () => {
+    const firmware = 'fw 1.2.3 <b>build</b> & "rc"';
+    const passed = { ...report, exitCode: 0 as const, verdict: 'every required case passed', firmware };
+    const failed = { ...report, firmware };
+    const a = await writeReports(passed, join(dir, 'a'), ['json', 'html']);
+    const b = await writeReports(failed, join(dir, 'b'), ['json', 'html']);
+    const { index, html } = await writeIndex(dir, [
+      { name: 'first', exitCode: 0, report: passed, files: a },
+      { name: 'second <i>', exitCode: 1, report: failed, files: b },
+    ]);
+    expect(index).toMatchObject({ exitCode: 1, verdict: '1 of 2 reports failed: second <i>', firmware });
+    expect(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'))).toEqual(index);
+
+    const page = await browser.newPage();
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    const url = pathToFileURL(html).href;
+    await page.goto(url);
+    expect(requested).toEqual([url]);
+    expect(await page.locator('script, b, i').count()).toBe(0);
+    expect(await page.locator('.meta').first().innerText()).toBe(`2 reports of one run · firmware ${firmware}`);
+    expect(await page.locator('#verdict').innerText()).toBe('exit 1: 1 of 2 reports failed: second <i>');
+    const second = page.locator('#reports tr.report.fail');
+    expect(await second.getAttribute('data-name')).toBe('second <i>');
+    expect(await second.locator('td.status').innerText()).toBe('failed');
+    expect(await second.locator('td.figures').innerText()).toContain(describeCounts(report.conformance!.counts));
+    expect(await second.locator('td.figures').innerText()).toMatch(/load: \d+ of 100 answered ok, [\d.]+\/s; p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    await second.locator('a', { hasText: 'second' }).click();
+    expect(page.url()).toBe(pathToFileURL(join(dir, 'b', 'harness-report.html')).href);
+    expect(await page.locator('.meta').first().innerText()).toContain(`firmware ${firmware}`);
+    await page.close();
+  });
 });
 
 describe('console view', () => {
@@ -215,12 +249,21 @@ describe('console view', () => {
     view.suiteStart('somewhere', 2);
     view.caseStart(0, 2, conformanceSuite()[0]!);
     view.caseDone(0, 2, hostile);
-    view.summary(report, ['x.json']);
+    view.summary(report, ['x.json', 'x.xml']);
     const text = output.text();
     expect(text).not.toContain('\x1b');
     expect(text).toContain('[1/2] WARN synthetic.hostile-output (1 ms)');
-    expect(text).toContain('report: x.json');
+    expect(text).toContain('report: x.xml');
     expect(text).toContain(`exit 1: ${report.verdict}`);
+    // Worst first: required failures, then optional ones; the file to open and the exit code's meaning last.
+    const summary = text.trimEnd().split('\n\n').at(-1)!.split('\n');
+    const failed = summary.filter((line) => line.startsWith('failed ('));
+    const required = byStatus('fail').filter((result) => result.required).length;
+    expect(failed.length).toBe(Math.min(10, byStatus('fail').length));
+    expect(failed.slice(0, required).every((line) => line.startsWith('failed (required) '))).toBe(true);
+    expect(failed.slice(required).every((line) => line.startsWith('failed (optional) '))).toBe(true);
+    expect(summary.indexOf(failed[0]!)).toBe(0);
+    expect(summary.at(-1)).toBe(`open ${resolve('x.json')} (exit 1 means a required case failed)`);
   });
 
   it('rewrites a progress line in place on a terminal', () => {

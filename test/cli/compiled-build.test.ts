@@ -53,6 +53,26 @@ describe('the compiled build of the iotcloud command', () => {
     expect(german).toContain('Optionen:');
   }, 60_000);
 
+  it('loads no server, broker, transport, CA or serial code for --version, --help or a client command', async () => {
+    // What main.js imports, and what those import, statically: a command's handler loads the rest with import().
+    const packages = new Set<string>();
+    const seen = new Set<string>();
+    const visit = async (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = await readFile(join(project, 'dist', 'cli', file), 'utf8');
+      for (const [, from, bare] of code.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"|^import\s*"([^"]+)"/gm)) {
+        const specifier = (from ?? bare)!;
+        if (specifier.startsWith('./')) await visit(specifier.slice(2));
+        else packages.add(specifier);
+      }
+    };
+    await visit('main.js');
+    expect(seen.size).toBeGreaterThan(1);
+    const heavy = ['fastify', 'aedes', 'mqtt', 'amqplib', 'rhea', '@peculiar/x509', 'pino', '@electric-sql/pglite', 'pg', '@serialport/stream', '@serialport/bindings-cpp', 'prom-client', 'hdr-histogram-js'];
+    expect([...packages].filter((name) => heavy.includes(name))).toEqual([]);
+  }, 60_000);
+
   it('runs the sources through tsx with IOTCLOUD_CLI_BUILD=off', async () => {
     expect(await iotcloud(['--help'], { IOTCLOUD_CLI_BUILD: 'off' })).toContain(usageLine);
   }, 60_000);

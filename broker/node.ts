@@ -15,10 +15,9 @@ import { certificateBundle } from '../certs/index.ts';
 import { renderAdvancedConfig, renderEnabledPlugins, renderRabbitmqConf } from './config.ts';
 import { ctl, CtlError, lastLines, type NodeAddress } from './ctl.ts';
 import { ensureDir, isAlive, readIfExists, readJson, readPid, writeAtomic } from './files.ts';
-import { brokerEnv, brokerLayout, defaultNodeName, rabbitmqBin, type BrokerLayout } from './layout.ts';
+import { brokerEnv, brokerLayout, defaultBrokerPorts, defaultNodeName, defaultStateDir, rabbitmqBin, type BrokerLayout } from './layout.ts';
 
-export const defaultBrokerPorts = { amqps: 5681, mqtts: 8893 } as const;
-export const defaultStateDir = 'var/rabbitmq';
+export { defaultBrokerPorts, defaultStateDir } from './layout.ts';
 /** Not a valid device id (ids start with a letter or digit): no device certificate can carry it. */
 export const serviceUsername = '_iotcloud-server';
 

@@ -6,7 +6,8 @@
  */
 export type { CertificateAuthority, CertificateAuthorityOptions, IssuedCertificate, IssueOptions, KeyAlgorithm } from './types.ts';
 export { createEphemeralCertificateAuthority } from './ca.ts';
-export { certificateFiles, loadOrCreateCertificateAuthority } from './store.ts';
+export { certificateFiles } from './file-names.ts';
+export { loadOrCreateCertificateAuthority } from './store.ts';
 export { loadOrCreateServerCertificate, type LoadedServerCertificate, type ServerCertificateStatus, type ServerTlsMaterial } from './server-cert.ts';
 export { canonicalHost } from './validate.ts';
 export { fingerprintOfPem } from './fingerprint.ts';

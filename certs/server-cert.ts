@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { publicKeyOfPrivateKey } from './crypto.ts';
 import { ensurePrivateDir, privateFileMode, publicFileMode, readIfExists, writeFileAtomic } from './files.ts';
-import { certificateFiles } from './store.ts';
+import { certificateFiles } from './file-names.ts';
 import type { CertificateAuthority } from './types.ts';
 import { canonicalHost, canonicalHosts, type Host } from './validate.ts';
 

@@ -2,7 +2,7 @@
  * Turns what went wrong talking to a server into what to do next: which flag, which command.
  * Raw Node errors ("unable to verify the first certificate", ECONNREFUSED) say neither.
  */
-import { certificateFiles } from '../certs/index.ts';
+import { certificateFiles } from '../certs/file-names.ts'; // not the index: that loads the CA's x509 library
 import { RestError } from '../rest-client/index.ts';
 
 export interface ConnectionContext {

@@ -1,7 +1,8 @@
 /** Flags that configure a server, shared by `up` and `demo`. */
 import type { Options } from 'yargs';
 import { readFile } from 'node:fs/promises';
-import { canonicalHost } from '../certs/index.ts';
+// The file, not the index: the CA's code loads only when a server starts (cli/main.ts).
+import { canonicalHost } from '../certs/validate.ts';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
 import type { PortClaim } from './port-check.ts';
 import { UsageError } from './usage-error.ts';

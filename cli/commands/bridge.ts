@@ -4,9 +4,8 @@
  * finds them: DIR/rootca.pem, DIR/<id>_cert.pem, DIR/<id>_pkey.pem.
  */
 import type { CommandModule } from 'yargs';
-import pino from 'pino';
 import { credentialFilesIn, isTlsUrl } from '../../device-link/index.ts';
-import { BridgeConfigError, DEFAULT_BAUD, runBridge } from '../../ft900/bridge/index.ts';
+import { DEFAULT_BAUD } from '../../ft900/bridge/config.ts'; // not the index: the bridge itself loads when it runs
 import { stopSignal } from '../process/signals.ts';
 import { UsageError } from '../usage-error.ts';
 
@@ -44,6 +43,8 @@ export const bridgeCommand: CommandModule<object, BridgeArgs> = {
   handler: async (args) => {
     const secure = isTlsUrl(args.url);
     if (!secure && !args.plaintext) throw new UsageError(`${args.url} is not TLS; use mqtts://, or pass --plaintext for a loopback broker`);
+    // Loaded here, not above: every other command starts without the bridge (cli/main.ts).
+    const [{ default: pino }, { BridgeConfigError, runBridge }] = await Promise.all([import('pino'), import('../../ft900/bridge/index.ts')]);
     try {
       const counters = await runBridge({
         signal: stopSignal(),

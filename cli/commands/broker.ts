@@ -5,10 +5,12 @@
  */
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { loadOrCreateCertificateAuthority, loadOrCreateServerCertificate } from '../../certs/index.ts';
 import { defaultConfig } from '../../server/config.ts';
 import { requestedTlsHosts, serverOptions, tlsHostConfig } from '../server-options.ts';
-import { brokerStatus, defaultBrokerPorts, defaultStateDir, startBrokerNode, stopBrokerNode } from '../../broker/node.ts';
+import { defaultBrokerPorts, defaultStateDir } from '../../broker/layout.ts';
+
+// The node's and the CA's code is loaded by the action that needs it: every other command starts without it (cli/main.ts).
+const brokerNode = () => import('../../broker/node.ts');
 
 const brokerAuthPath = '/api/v1/broker-auth';
 
@@ -53,6 +55,7 @@ const startCommand: CommandModule<object, StartArgs> = {
       'log-level': { type: 'string', default: 'warning', choices: ['debug', 'info', 'warning', 'error'] },
     }) as unknown as Argv<StartArgs>,
   handler: async (args) => {
+    const [{ loadOrCreateCertificateAuthority, loadOrCreateServerCertificate }, { startBrokerNode }] = await Promise.all([import('../../certs/index.ts'), brokerNode()]);
     const ca = await loadOrCreateCertificateAuthority(join(args['data-dir'], 'ca'));
     const tlsHosts = tlsHostConfig(requestedTlsHosts(args['tls-host'])).tlsHosts ?? defaultConfig.tlsHosts;
     const serverTls = await loadOrCreateServerCertificate(ca, join(args['data-dir'], 'tls'), tlsHosts);
@@ -84,6 +87,7 @@ const stopCommand: CommandModule<object, CommonArgs> = {
   describe: 'Stop the node and wait for its process to end',
   builder: (y) => y.options(stateDirOption),
   handler: async (args) => {
+    const { stopBrokerNode } = await brokerNode();
     const stopped = await stopBrokerNode({ stateDir: args['state-dir'], log: (message) => console.log(`iotcloud broker: ${message}`) });
     console.log(stopped ? 'RabbitMQ node stopped' : `no RabbitMQ node is running from ${args['state-dir']}`);
   },
@@ -94,6 +98,7 @@ const statusCommand: CommandModule<object, CommonArgs & { json: boolean }> = {
   describe: 'Is the node running; its ports, version, file descriptors and memory',
   builder: (y) => y.options({ ...stateDirOption, json: { type: 'boolean', default: false, describe: 'print JSON' } }),
   handler: async (args) => {
+    const { brokerStatus } = await brokerNode();
     const status = await brokerStatus({ stateDir: args['state-dir'] });
     if (args.json) {
       console.log(JSON.stringify(status, null, 2));

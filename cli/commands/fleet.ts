@@ -5,8 +5,10 @@
  * progress until Ctrl-C or --duration.
  */
 import type { CommandModule } from 'yargs';
-import { transportNames, type TransportName } from '../../simulators/index.ts';
-import { openFileLimit, openFileWarning, parseProfileShares, profileShareSyntax, runFleet, type RunFleetOptions } from '../../simulators/fleet/index.ts';
+// The files, not the indexes: the fleet itself loads when it runs.
+import { transportNames, type TransportName } from '../../simulators/transport-names.ts';
+import { parseProfileShares, profileShareSyntax } from '../../simulators/fleet/shares.ts';
+import type { RunFleetOptions } from '../../simulators/fleet/index.ts';
 import { currentAllocator } from '../process/allocator.ts';
 import { caOptionHelp, resolveAccess, serverOptionHelp } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
@@ -67,6 +69,8 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
       }) as never,
   handler: async (args) => {
     const options = await fleetOptionsFrom(args);
+    // Loaded here, not above: every other command starts without the fleet (cli/main.ts).
+    const { openFileLimit, openFileWarning, runFleet } = await import('../../simulators/fleet/index.ts');
     // Too low a limit shows up late and confusingly (EMFILE on device N); say it up front.
     const warning = args.devices === undefined ? undefined : openFileWarning(await openFileLimit(), args.devices);
     if (warning) console.error(`iotcloud fleet: warning: ${warning}`);

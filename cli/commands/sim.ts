@@ -2,7 +2,9 @@
 import type { CommandModule } from 'yargs';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 import { credentialFilesIn } from '../../device-link/index.ts';
-import { parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
+// The files, not the index: the simulator itself loads when it runs.
+import { parseProfile } from '../../simulators/profiles.ts';
+import { transportNames, type TransportName } from '../../simulators/transport-names.ts';
 import { loadSession } from '../../rest-client/index.ts';
 import { stopSignal } from '../process/signals.ts';
 import { UsageError } from '../usage-error.ts';
@@ -48,6 +50,8 @@ export const simCommand: CommandModule<object, SimArgs> = {
     const url = args.url ?? process.env.IOTCLOUD_MQTT_URL ?? (await loadSession())?.mqttUrl ?? fallbackUrl;
     const secure = /^(mqtts|amqps):/.test(url);
     if (!secure && !args.plaintext) throw new UsageError(`${url} is not TLS; use mqtts:// or amqps://, or pass --plaintext for a loopback broker`);
+    // Loaded here, not above: every other command starts without the device (cli/main.ts).
+    const { runSingleDevice } = await import('../../simulators/index.ts');
     await runSingleDevice({
       signal: stopSignal(),
       transport: args.transport,

@@ -1,12 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { isLoopback } from '../../server/config.ts';
-import { startServer, type RunningServer } from '../../server/server.ts';
+import type { RunningServer } from '../../server/server.ts';
 import { currentAllocator } from '../process/allocator.ts';
 import { untilStopped } from '../process/signals.ts';
-import { engineSetup } from '../engine.ts';
 import { ensurePortsFree } from '../port-check.ts';
 import { portClaims, serverOptions, serverConfigFrom, type ServerArgs } from '../server-options.ts';
-import { harnessConformanceRunner } from '../console-conformance.ts';
 
 export const upCommand: CommandModule<object, ServerArgs> = {
   command: 'up',
@@ -14,6 +12,8 @@ export const upCommand: CommandModule<object, ServerArgs> = {
   builder: (y) => y.options(serverOptions),
   handler: async (args) => {
     await ensurePortsFree(portClaims(args));
+    // Loaded here, not above: every other command starts without the server (cli/main.ts).
+    const [{ startServer }, { engineSetup }, { harnessConformanceRunner }] = await Promise.all([import('../../server/server.ts'), import('../engine.ts'), import('../console-conformance.ts')]);
     const config = await serverConfigFrom(args);
     const engine = await engineSetup(args.engine, args['broker-state-dir'], args['data-dir'], config.tlsHosts);
     const server = await startServer({ ...config, ...engine.config }, undefined, { ...engine.dependencies, conformanceRunner: harnessConformanceRunner });

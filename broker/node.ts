@@ -16,6 +16,7 @@ import { renderAdvancedConfig, renderEnabledPlugins, renderRabbitmqConf } from '
 import { ctl, CtlError, lastLines, type NodeAddress } from './ctl.ts';
 import { ensureDir, isAlive, readIfExists, readJson, readPid, writeAtomic } from './files.ts';
 import { brokerEnv, brokerLayout, defaultBrokerPorts, defaultNodeName, defaultStateDir, rabbitmqBin, type BrokerLayout } from './layout.ts';
+import { urlHostOfListener } from '../device-link/index.ts';
 
 export { defaultBrokerPorts, defaultStateDir } from './layout.ts';
 /** Not a valid device id (ids start with a letter or digit): no device certificate can carry it. */
@@ -242,8 +243,7 @@ function address(layout: BrokerLayout, state: Pick<BrokerNodeState, 'nodeName' |
 }
 
 function describe(layout: BrokerLayout, state: BrokerNodeState, credentials: ServiceCredentials, bootMs: number, alreadyRunning: boolean): BrokerNode {
-  const deviceHost = state.deviceHost === '0.0.0.0' || state.deviceHost === '::' ? '127.0.0.1' : state.deviceHost;
-  const host = deviceHost.includes(':') ? `[${deviceHost}]` : deviceHost;
+  const host = urlHostOfListener(state.deviceHost);
   return {
     ...state,
     stateDir: layout.stateDir,

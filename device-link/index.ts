@@ -15,7 +15,7 @@ export {
 } from './connection.ts';
 export { credentialFilesIn, loadCredentials, type CredentialFiles, type Credentials } from './credentials.ts';
 export { checkServerNameOnLeafOnly, deviceTlsContext } from './tls.ts';
-export { checkUrl, hostOf, isTlsUrl, serverName, withHost } from './url.ts';
+export { checkUrl, hostOf, isTlsUrl, serverName, urlHostOfListener, withHost } from './url.ts';
 export { mqttTransport, type MqttTransportOptions } from './transports/mqtt.ts';
 export { amqp091Transport, type Amqp091TransportOptions } from './transports/amqp091.ts';
 export { amqp10Transport, type Amqp10TransportOptions } from './transports/amqp10.ts';

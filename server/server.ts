@@ -7,7 +7,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { certificateFiles, loadOrCreateCertificateAuthority, loadOrCreateServerCertificate, type LoadedServerCertificate } from '../certs/index.ts';
-import { withHost } from '../device-link/index.ts';
+import { urlHostOfListener, withHost } from '../device-link/index.ts';
 import { Accounts } from './accounts.ts';
 import { buildApp } from './api/app.ts';
 import { SERVICE_CLIENT_PREFIX, SERVICE_USERNAME, startEmbeddedBus } from './bus/embedded.ts';
@@ -141,7 +141,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const { port } = app.server.address() as { port: number };
-  const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
+  const host = urlHostOfListener(config.apiHost);
 
   apiUrl = `${config.insecureHttp ? 'http' : 'https'}://${host}:${port}`;
   let service: ServiceAccess | undefined;

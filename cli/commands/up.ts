@@ -32,9 +32,12 @@ function certificateLine(server: RunningServer): string {
   return `server certificate ${what} ${hosts.join(', ')}`;
 }
 
-/** With --tls-host: where a board on the LAN connects, and why it may not reach a loopback listener. */
+/** Where a board on the LAN connects (--tls-host), or what it lacks to connect at all. */
 function lanLines(server: RunningServer): string {
-  if (!server.publicUrls) return '';
+  if (!server.publicUrls) {
+    if (isLoopback(server.config.apiHost)) return '';
+    return `\n  LAN        listening on ${server.config.apiHost}, but the certificate names only ${server.certificate.hosts.join(', ')}: for boards on the LAN add --tls-host <the address or name they use>`;
+  }
   const loopbackOnly = isLoopback(server.config.apiHost) ? `\n  warning    listening on ${server.config.apiHost} only: boards on the LAN cannot reach it; add --host 0.0.0.0` : '';
   return `\n  LAN        ${server.publicUrls.apiUrl}   ${server.publicUrls.deviceUrl}   (registrations hand out ${server.publicUrls.deviceUrl})${loopbackOnly}`;
 }

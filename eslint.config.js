@@ -21,7 +21,7 @@ function layerRule(from) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'var/**', 'console/dist/**', 'ft900/firmware/build/**', 'reports/**'] },
+  { ignores: ['node_modules/**', 'var/**', 'console/dist/**', 'ft900/firmware/build/**', 'reports/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

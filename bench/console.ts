@@ -93,6 +93,7 @@ try {
     } catch {
       continue;
     }
+    if (progress.type !== 'progress' && progress.type !== 'summary') continue; // the fleet's device lines (which profile each runs)
     if (progress.phase !== 'provisioning' && connectingSince === undefined) {
       provisioningLongest = (await readWatch()).longest;
       await resetWatch();

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 
 /** The Debian package's scripts. `/usr/sbin/rabbitmq-server` would `su` to user rabbitmq. */
 export const rabbitmqBin = '/usr/lib/rabbitmq/bin';
+export const defaultBrokerPorts = { amqps: 5681, mqtts: 8893 } as const;
+export const defaultStateDir = 'var/rabbitmq';
 
 export interface BrokerLayout {
   stateDir: string;

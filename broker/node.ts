@@ -15,10 +15,10 @@ import { certificateBundle } from '../certs/index.ts';
 import { renderAdvancedConfig, renderEnabledPlugins, renderRabbitmqConf } from './config.ts';
 import { ctl, CtlError, lastLines, type NodeAddress } from './ctl.ts';
 import { ensureDir, isAlive, readIfExists, readJson, readPid, writeAtomic } from './files.ts';
-import { brokerEnv, brokerLayout, defaultNodeName, rabbitmqBin, type BrokerLayout } from './layout.ts';
+import { brokerEnv, brokerLayout, defaultBrokerPorts, defaultNodeName, defaultStateDir, rabbitmqBin, type BrokerLayout } from './layout.ts';
+import { urlHostOfListener } from '../device-link/index.ts';
 
-export const defaultBrokerPorts = { amqps: 5681, mqtts: 8893 } as const;
-export const defaultStateDir = 'var/rabbitmq';
+export { defaultBrokerPorts, defaultStateDir } from './layout.ts';
 /** Not a valid device id (ids start with a letter or digit): no device certificate can carry it. */
 export const serviceUsername = '_iotcloud-server';
 
@@ -243,8 +243,7 @@ function address(layout: BrokerLayout, state: Pick<BrokerNodeState, 'nodeName' |
 }
 
 function describe(layout: BrokerLayout, state: BrokerNodeState, credentials: ServiceCredentials, bootMs: number, alreadyRunning: boolean): BrokerNode {
-  const deviceHost = state.deviceHost === '0.0.0.0' || state.deviceHost === '::' ? '127.0.0.1' : state.deviceHost;
-  const host = deviceHost.includes(':') ? `[${deviceHost}]` : deviceHost;
+  const host = urlHostOfListener(state.deviceHost);
   return {
     ...state,
     stateDir: layout.stateDir,
@@ -445,6 +444,8 @@ export interface BrokerConnection {
   amqpsUrl: string;
   credentials: ServiceCredentials;
   node: NodeAddress;
+  /** The certificate the node serves devices (copied from the data folder by `broker start`). */
+  serverCertPem?: string;
 }
 
 export async function brokerConnection(stateDir = defaultStateDir): Promise<BrokerConnection> {
@@ -452,5 +453,6 @@ export async function brokerConnection(stateDir = defaultStateDir): Promise<Brok
   const state = await readJson<BrokerNodeState>(layout.stateFile);
   if (!state) throw new Error(`no RabbitMQ node was started from ${layout.stateDir}: run \`iotcloud broker start\` first`);
   const described = describe(layout, state, await readServiceCredentials(stateDir), 0, true);
-  return { mqttsUrl: described.mqttsUrl, amqpsUrl: described.amqpsUrl, credentials: described.credentials, node: address(layout, state) };
+  const serverCertPem = await readIfExists(join(layout.tlsDir, 'server.crt'));
+  return { mqttsUrl: described.mqttsUrl, amqpsUrl: described.amqpsUrl, credentials: described.credentials, node: address(layout, state), ...(serverCertPem === undefined ? {} : { serverCertPem }) };
 }

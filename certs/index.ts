@@ -6,8 +6,10 @@
  */
 export type { CertificateAuthority, CertificateAuthorityOptions, IssuedCertificate, IssueOptions, KeyAlgorithm } from './types.ts';
 export { createEphemeralCertificateAuthority } from './ca.ts';
-export { certificateFiles, loadOrCreateCertificateAuthority } from './store.ts';
-export { loadOrCreateServerCertificate, type ServerTlsMaterial } from './server-cert.ts';
+export { certificateFiles } from './file-names.ts';
+export { loadOrCreateCertificateAuthority } from './store.ts';
+export { loadOrCreateServerCertificate, type LoadedServerCertificate, type ServerCertificateStatus, type ServerTlsMaterial } from './server-cert.ts';
+export { canonicalHost } from './validate.ts';
 export { fingerprintOfPem } from './fingerprint.ts';
 export { certificateBundle } from './pem.ts';
 // Owner-only file handling, for other modules that keep secrets on disk (the RabbitMQ node's state).

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { publicKeyOfPrivateKey } from './crypto.ts';
 import { ensurePrivateDir, privateFileMode, publicFileMode, readIfExists, writeFileAtomic } from './files.ts';
-import { certificateFiles } from './store.ts';
+import { certificateFiles } from './file-names.ts';
 import type { CertificateAuthority } from './types.ts';
 import { canonicalHost, canonicalHosts, type Host } from './validate.ts';
 
@@ -13,6 +13,15 @@ const renewBeforeMs = 30 * 24 * 60 * 60 * 1000;
 export interface ServerTlsMaterial {
   certPem: string;
   keyPem: string;
+}
+
+/** What loading did: reused the stored certificate, created the first one, or reissued it (hosts changed, near expiry, other CA). */
+export type ServerCertificateStatus = 'reused' | 'created' | 'reissued';
+
+export interface LoadedServerCertificate extends ServerTlsMaterial {
+  status: ServerCertificateStatus;
+  /** The names and addresses it is valid for, canonical. */
+  hosts: string[];
 }
 
 function hostSetKey(hosts: readonly Host[]): string {
@@ -46,17 +55,17 @@ async function isReusable(ca: CertificateAuthority, stored: ServerTlsMaterial, h
  * reissued when the host list changes, when it expires within 30 days, or when it was not issued
  * by `ca` (for example after the root was replaced).
  */
-export async function loadOrCreateServerCertificate(ca: CertificateAuthority, dir: string, hosts: string[]): Promise<ServerTlsMaterial> {
+export async function loadOrCreateServerCertificate(ca: CertificateAuthority, dir: string, hosts: string[]): Promise<LoadedServerCertificate> {
   const wanted = canonicalHosts(hosts);
   await ensurePrivateDir(dir);
   const certPath = join(dir, certificateFiles.serverCert);
   const keyPath = join(dir, certificateFiles.serverKey);
   const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
   if (certPem !== undefined && keyPem !== undefined && (await isReusable(ca, { certPem, keyPem }, wanted))) {
-    return { certPem, keyPem };
+    return { certPem, keyPem, status: 'reused', hosts: hostsOf(new x509.X509Certificate(certPem)).map(({ value }) => value) };
   }
   const issued = await ca.issueServerCertificate(hosts);
   await writeFileAtomic(keyPath, issued.keyPem, privateFileMode);
   await writeFileAtomic(certPath, issued.certPem, publicFileMode);
-  return { certPem: issued.certPem, keyPem: issued.keyPem };
+  return { certPem: issued.certPem, keyPem: issued.keyPem, status: certPem === undefined ? 'created' : 'reissued', hosts: wanted.map(({ value }) => value) };
 }

@@ -2,7 +2,7 @@
  * Turns what went wrong talking to a server into what to do next: which flag, which command.
  * Raw Node errors ("unable to verify the first certificate", ECONNREFUSED) say neither.
  */
-import { certificateFiles } from '../certs/index.ts';
+import { certificateFiles } from '../certs/file-names.ts'; // not the index: that loads the CA's x509 library
 import { RestError } from '../rest-client/index.ts';
 
 export interface ConnectionContext {
@@ -58,7 +58,7 @@ export function advise(error: unknown, context: ConnectionContext): string | und
     return `the ${peer} at ${where} presented a certificate that ${used} do${context.ca ? 'es' : ''} not vouch for (${e.message}).\n  next: pass that server's CA with --ca <its data dir>/ca/${certificateFiles.rootCert} (\`iotcloud up\` prints the path as "root CA"), or set IOTCLOUD_CA${remembered}`;
   }
   if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return `the ${peer}'s certificate does not name the host in ${where} (${e.reason ?? e.message}).\n  next: use ${urlFlag} with a name the certificate carries (localhost, 127.0.0.1 or ::1 by default)`;
+    return `the ${peer}'s certificate does not name the host in ${where} (${e.reason ?? e.message}).\n  next: use ${urlFlag} with a name the certificate carries (localhost, 127.0.0.1, ::1 and any \`iotcloud up --tls-host\` names), or restart the server with --tls-host <that name or address>`;
   }
   if (e.code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || /alert certificate required/.test(e.message ?? '')) {
     return `the ${peer} at ${where} wants a client certificate, and none was given (TLS alert: certificate required).\n  next: pass --cert and --key, or for an iotcloud server use its service port: \`iotcloud up --service-port N\` and --mqtt mqtt://127.0.0.1:N --service-credentials <data dir>/service.json`;

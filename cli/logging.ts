@@ -4,7 +4,7 @@
  * defined here once; every such command spreads `logOptions(...)` into its options.
  */
 import type { Options } from 'yargs';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { prettyDestination } from './pretty-log.ts';
 
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -25,8 +25,10 @@ export function logOptions(defaultLevel: LogLevel, levelHelp = 'least severe log
   } as const satisfies Record<string, Options>;
 }
 
-/** A logger writing to stdout in the chosen format (by default: pretty only on a terminal). */
-export function cliLogger(args: LogArgs, name?: string, out: NodeJS.WriteStream & { fd: number } = process.stdout): Logger {
+/** A logger writing to stdout in the chosen format (by default: pretty only on a terminal). Pino
+ * loads here, when a command runs: the others start without it (cli/main.ts). */
+export async function cliLogger(args: LogArgs, name?: string, out: NodeJS.WriteStream & { fd: number } = process.stdout): Promise<Logger> {
+  const { default: pino } = await import('pino');
   const format = args['log-format'] ?? (out.isTTY ? 'pretty' : 'json');
   const options = { level: args['log-level'], ...(name ? { name } : {}) };
   if (format === 'json') return pino(options, pino.destination({ fd: out.fd, sync: true }));

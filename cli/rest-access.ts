@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { certificateFiles } from '../certs/index.ts';
+import { certificateFiles } from '../certs/file-names.ts'; // not the index: that loads the CA's x509 library
 import { loadSession, type SavedSession } from '../rest-client/index.ts';
 import { defaultConfig } from '../server/config.ts';
 import { UsageError } from './usage-error.ts';

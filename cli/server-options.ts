@@ -1,6 +1,8 @@
 /** Flags that configure a server, shared by `up` and `demo`. */
 import type { Options } from 'yargs';
 import { readFile } from 'node:fs/promises';
+// The file, not the index: the CA's code loads only when a server starts (cli/main.ts).
+import { canonicalHost } from '../certs/validate.ts';
 import { defaultConfig, type ServerConfig } from '../server/config.ts';
 import { logOptions, type LogArgs } from './logging.ts';
 import type { PortClaim } from './port-check.ts';
@@ -18,6 +20,11 @@ export const serverOptions = {
   'insecure-http': { type: 'boolean', default: false, describe: 'plain HTTP for the API (loopback only)' },
   'command-timeout': { type: 'number', default: defaultConfig.defaultCommandTimeoutMs, describe: 'default device command timeout, ms' },
   'metrics-token-file': { type: 'string', describe: 'file holding a token: GET /metrics then asks any client for it as a bearer token (default: loopback clients only)' },
+  'tls-host': {
+    type: 'string',
+    array: true,
+    describe: 'a name or address boards on the LAN reach the server by, repeatable (or env IOTCLOUD_TLS_HOSTS, comma-separated): added to the server certificate; the first is the host registrations hand out',
+  },
   ...logOptions('warn'),
   'legacy-api': { type: 'boolean', default: true, describe: 'the original libpyiotcloud REST API at the root path (/signup, /register_device, /get_gpio, ...); --no-legacy-api turns it off' },
 } as const satisfies Record<string, Options>;
@@ -35,6 +42,7 @@ export interface ServerArgs extends LogArgs {
   'command-timeout': number;
   'legacy-api': boolean;
   'metrics-token-file'?: string;
+  'tls-host'?: string[];
 }
 
 export async function serverConfigFrom(args: ServerArgs): Promise<Partial<ServerConfig>> {
@@ -51,7 +59,27 @@ export async function serverConfigFrom(args: ServerArgs): Promise<Partial<Server
     legacyApi: args['legacy-api'],
     ...(args['database-url'] ? { databaseUrl: args['database-url'] } : {}),
     ...(args['service-port'] === undefined ? {} : { servicePort: args['service-port'] }),
+    ...tlsHostConfig(requestedTlsHosts(args['tls-host'])),
   };
+}
+
+/** --tls-host, or else env IOTCLOUD_TLS_HOSTS (comma-separated). */
+export function requestedTlsHosts(flag: readonly string[] | undefined): string[] {
+  if (flag !== undefined) return [...flag];
+  return (process.env.IOTCLOUD_TLS_HOSTS ?? '').split(',').map((host) => host.trim()).filter((host) => host !== '');
+}
+
+/** --tls-host: the certificate's names (the loopback defaults plus these) and the public host (the first), checked and canonical. */
+export function tlsHostConfig(hosts: readonly string[]): Pick<ServerConfig, 'tlsHosts' | 'publicHost'> | Record<string, never> {
+  if (hosts.length === 0) return {};
+  const extra = hosts.map((host) => {
+    try {
+      return canonicalHost(host).value;
+    } catch (error) {
+      throw new UsageError(`--tls-host: ${(error as Error).message}; e.g. --tls-host 192.168.1.20 or --tls-host myhost.lan`);
+    }
+  });
+  return { tlsHosts: [...new Set([...defaultConfig.tlsHosts, ...extra])], publicHost: extra[0]! };
 }
 
 /** The ports these flags make the server listen on, named by their flags (checked before start-up). */

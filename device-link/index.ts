@@ -16,7 +16,7 @@ export {
 export { failureText, refusalOf, SubscriptionRefused, type Refusal, type RefusalKind } from './refusal.ts';
 export { credentialFilesIn, loadCredentials, type CredentialFiles, type Credentials } from './credentials.ts';
 export { checkServerNameOnLeafOnly, deviceTlsContext } from './tls.ts';
-export { checkUrl, hostOf, isTlsUrl, serverName } from './url.ts';
+export { checkUrl, hostOf, isTlsUrl, serverName, urlHostOfListener, withHost } from './url.ts';
 export { mqttTransport, type MqttTransportOptions } from './transports/mqtt.ts';
 export { amqp091Transport, type Amqp091TransportOptions } from './transports/amqp091.ts';
 export { amqp10Transport, type Amqp10TransportOptions } from './transports/amqp10.ts';

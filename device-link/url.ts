@@ -18,6 +18,23 @@ export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
+/** The URL with its host replaced (an IPv6 literal gets its brackets): where a board on another machine connects. */
+export function withHost(url: string, host: string): string {
+  const parsed = new URL(url);
+  parsed.hostname = isIP(host) === 6 ? `[${host}]` : host;
+  return parsed.toString();
+}
+
+/**
+ * A listener's address as a URL host this machine can connect to: a wildcard (0.0.0.0, ::)
+ * listens everywhere but is no address to connect to, nor a name in the server certificate, so
+ * it becomes loopback; an IPv6 literal gets its brackets.
+ */
+export function urlHostOfListener(listenHost: string): string {
+  const host = listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost === '::' ? '::1' : listenHost;
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
 /** SNI for a TLS connection: a host name only (RFC 6066 forbids IP addresses there). */
 export function serverName(url: URL): { servername?: string } {
   const host = hostOf(url);

@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isTlsUrl } from '../device-link/index.ts';
 import type { Session } from './session.ts';
-import type { DeviceRegistration, DeviceSummary } from './wire.ts';
+import type { BulkUnregisterAnswer, DeviceRegistration, DeviceSummary } from './wire.ts';
 
 export interface RestClientOptions {
   /** e.g. `https://iot.example.com:8443` (a path prefix is kept). */
@@ -128,6 +128,10 @@ export class RestClient {
   }
   unregisterDevice(deviceId: string) {
     return this.request<void>('DELETE', `/api/v1/devices/${encodeURIComponent(deviceId)}`);
+  }
+  /** At most maxBulkUnregister (200) ids; unregisterDevices (bulk.ts) takes any number. */
+  unregisterDeviceBatch(deviceIds: readonly string[]) {
+    return this.request<BulkUnregisterAnswer>('POST', '/api/v1/devices/unregister', { deviceIds });
   }
   listDevices() {
     return this.request<{ devices: DeviceSummary[] }>('GET', '/api/v1/devices');

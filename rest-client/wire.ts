@@ -20,3 +20,12 @@ export interface DeviceSummary {
   lastSeenAt: string | null;
   online: boolean;
 }
+
+/** Ids per POST /api/v1/devices/unregister: 200 of the longest ids (64 characters) stay under the API's 16 KB body limit. */
+export const maxBulkUnregister = 200;
+
+/** POST /api/v1/devices/unregister: what was unregistered, and the ids there was nothing to do for. */
+export interface BulkUnregisterAnswer {
+  unregistered: string[];
+  notFound: string[];
+}

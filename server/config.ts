@@ -34,6 +34,12 @@ export interface ServerConfig {
   /** Host names and addresses the server certificate is valid for. */
   tlsHosts: string[];
   /**
+   * The name or address boards on other machines reach this server by (`up --tls-host`, the first
+   * one): registrations hand out device URLs on it instead of the listener's address. It must be
+   * one of tlsHosts, so a board can check it against the certificate.
+   */
+  publicHost?: string;
+  /**
    * Loopback port for trusted services acting as the server on the embedded broker (the harness
    * sending raw requests); 0 picks a free port; undefined keeps it off. Its password is written to
    * `<dataDir>/service.json` (mode 0600).
@@ -90,6 +96,9 @@ export function checkConfig(config: ServerConfig): void {
   }
   if (config.busEngine === 'rabbitmq' && config.servicePort !== undefined) {
     throw new Error('--service-port belongs to the embedded broker; on RabbitMQ the harness connects with its own broker credentials');
+  }
+  if (config.publicHost !== undefined && !config.tlsHosts.includes(config.publicHost)) {
+    throw new Error(`the public host ${config.publicHost} is not in the server certificate's names (${config.tlsHosts.join(', ')}): add it with --tls-host`);
   }
   if (!(config.defaultCommandTimeoutMs > 0 && config.defaultCommandTimeoutMs <= 60_000)) {
     throw new Error(`command timeout must be 1..60000 ms, got ${config.defaultCommandTimeoutMs}`);

@@ -4,7 +4,7 @@ import type { CertificateAuthority, KeyAlgorithm } from '../certs/index.ts';
 import type { Device, RegistryStore } from './registry/index.ts';
 import { RegistryConflictError } from './registry/index.ts';
 import type { DeviceBus } from './bus/device-bus.ts';
-import { conflict, forbidden, notFound } from './api/api-error.ts';
+import { ApiError, conflict, forbidden, notFound } from './api/api-error.ts';
 import { TtlCache } from './ttl-cache.ts';
 import type { CostlyWork } from './costly-work.ts';
 
@@ -116,10 +116,33 @@ export class DeviceRegistry {
   }
 
   async unregister(ownerId: string, deviceId: string): Promise<void> {
-    const device = await this.requireOwned(ownerId, deviceId);
-    this.active.delete(deviceId);
-    await this.timed('unregister', () => this.store.revokeDevice(deviceId));
-    await this.bus.disconnectDevice(deviceId); // its certificate is refused from now on
+    await this.revoke(await this.requireOwned(ownerId, deviceId));
+  }
+
+  /**
+   * Unregisters many of the caller's devices. Every id is checked first, so one that is another
+   * user's (403) unregisters none; unknown or already unregistered ids are answered as notFound,
+   * not refused, so a clean-up that was interrupted can simply be repeated.
+   */
+  async unregisterMany(ownerId: string, deviceIds: readonly string[]): Promise<{ unregistered: string[]; notFound: string[] }> {
+    const owned: Device[] = [];
+    const missing: string[] = [];
+    for (const deviceId of new Set(deviceIds)) {
+      try {
+        owned.push(await this.requireOwned(ownerId, deviceId));
+      } catch (error) {
+        if (!(error instanceof ApiError && error.statusCode === 404)) throw error;
+        missing.push(deviceId);
+      }
+    }
+    for (const device of owned) await this.revoke(device);
+    return { unregistered: owned.map((device) => device.id), notFound: missing };
+  }
+
+  private async revoke(device: Device): Promise<void> {
+    this.active.delete(device.id);
+    await this.timed('unregister', () => this.store.revokeDevice(device.id));
+    await this.bus.disconnectDevice(device.id); // its certificate is refused from now on
     this.emit({ kind: 'unregistered', device: { ...device, revoked: true } });
   }
 

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { certificateFiles, loadOrCreateCertificateAuthority, loadOrCreateServerCertificate } from '../certs/index.ts';
+import { certificateFiles, loadOrCreateCertificateAuthority, loadOrCreateServerCertificate, type LoadedServerCertificate } from '../certs/index.ts';
+import { urlHostOfListener, withHost } from '../device-link/index.ts';
 import { Accounts } from './accounts.ts';
 import { buildApp } from './api/app.ts';
 import { SERVICE_CLIENT_PREFIX, SERVICE_USERNAME, startEmbeddedBus } from './bus/embedded.ts';
@@ -39,6 +40,10 @@ export interface ServiceAccess {
 export interface RunningServer {
   apiUrl: string;
   mqttUrl: string;
+  /** With a public host: the API and device URLs a board on another machine uses (the device one is what registrations hand out). */
+  publicUrls?: { apiUrl: string; deviceUrl: string };
+  /** The server certificate: its names and whether it was created, reused or reissued at this start. */
+  certificate: Pick<LoadedServerCertificate, 'status' | 'hosts'>;
   service?: ServiceAccess;
   caCertPath: string;
   rootCaPem: string;
@@ -121,6 +126,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     devices,
     bus,
     rootCaPem: ca.rootCertPem,
+    deviceUrl: config.publicHost === undefined ? bus.deviceUrl : withHost(bus.deviceUrl, config.publicHost),
     defaultCommandTimeoutMs: config.defaultCommandTimeoutMs,
     ...(config.loginLimits ? { loginLimits: config.loginLimits } : {}),
     legacyApi: config.legacyApi,
@@ -135,7 +141,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
   });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   const { port } = app.server.address() as { port: number };
-  const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
+  const host = urlHostOfListener(config.apiHost);
 
   apiUrl = `${config.insecureHttp ? 'http' : 'https'}://${host}:${port}`;
   let service: ServiceAccess | undefined;
@@ -151,6 +157,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, logger?
     apiUrl,
     consoleBuilt: consoleFiles !== undefined,
     mqttUrl: bus.deviceUrl,
+    ...(config.publicHost === undefined ? {} : { publicUrls: { apiUrl: withHost(apiUrl, config.publicHost).replace(/\/$/, ''), deviceUrl: withHost(bus.deviceUrl, config.publicHost) } }),
+    certificate: { status: serverTls.status, hosts: serverTls.hosts },
     ...(service ? { service } : {}),
     caCertPath: resolve(caDir, certificateFiles.rootCert),
     rootCaPem: ca.rootCertPem,

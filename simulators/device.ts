@@ -24,8 +24,8 @@ import {
   type TransportBinding,
 } from '../device-link/index.ts';
 
-export type TransportName = 'mqtt' | 'amqp091' | 'amqp10';
-export const transportNames: readonly TransportName[] = ['mqtt', 'amqp091', 'amqp10'];
+import { transportNames, type TransportName } from './transport-names.ts';
+export { transportNames, type TransportName } from './transport-names.ts';
 
 /** The part of a pino logger the device uses (a pino logger fits). */
 export interface DeviceLogger {

@@ -25,8 +25,9 @@ export interface UpProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function spawnUp(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<UpProcess> {
-  const child = spawn(process.execPath, [...profileArgs(), IOTCLOUD_BIN, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+/** `bin`: another copy of bin/iotcloud.js (default this project's). */
+export async function spawnUp(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; bin?: string } = {}): Promise<UpProcess> {
+  const child = spawn(process.execPath, [...profileArgs(), options.bin ?? IOTCLOUD_BIN, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

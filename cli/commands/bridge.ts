@@ -5,7 +5,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { credentialFilesIn, isTlsUrl } from '../../device-link/index.ts';
-import { BridgeConfigError, DEFAULT_BAUD, runBridge } from '../../ft900/bridge/index.ts';
+import { DEFAULT_BAUD } from '../../ft900/bridge/config.ts'; // not the index: the bridge itself loads when it runs
 import { cliLogger, logOptions, type LogArgs } from '../logging.ts';
 import { stopSignal } from '../process/signals.ts';
 import { UsageError } from '../usage-error.ts';
@@ -43,6 +43,8 @@ export const bridgeCommand: CommandModule<object, BridgeArgs> = {
   handler: async (args) => {
     const secure = isTlsUrl(args.url);
     if (!secure && !args.plaintext) throw new UsageError(`${args.url} is not TLS; use mqtts://, or pass --plaintext for a loopback broker`);
+    // Loaded here, not above: every other command starts without the bridge (cli/main.ts).
+    const [logger, { BridgeConfigError, runBridge }] = await Promise.all([cliLogger(args, 'iotcloud-bridge'), import('../../ft900/bridge/index.ts')]);
     try {
       const counters = await runBridge({
         signal: stopSignal(),
@@ -51,7 +53,7 @@ export const bridgeCommand: CommandModule<object, BridgeArgs> = {
         url: args.url,
         baudRate: args.baud,
         allowPlaintext: args.plaintext,
-        logger: cliLogger(args, 'iotcloud-bridge'),
+        logger,
         ...(args['request-timeout'] === undefined ? {} : { requestTimeoutMs: args['request-timeout'] }),
         ...(secure
           ? {

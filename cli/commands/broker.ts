@@ -5,9 +5,12 @@
  */
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { loadOrCreateCertificateAuthority, loadOrCreateServerCertificate } from '../../certs/index.ts';
 import { defaultConfig } from '../../server/config.ts';
-import { brokerStatus, defaultBrokerPorts, defaultStateDir, startBrokerNode, stopBrokerNode } from '../../broker/node.ts';
+import { requestedTlsHosts, serverOptions, tlsHostConfig } from '../server-options.ts';
+import { defaultBrokerPorts, defaultStateDir } from '../../broker/layout.ts';
+
+// The node's and the CA's code is loaded by the action that needs it: every other command starts without it (cli/main.ts).
+const brokerNode = () => import('../../broker/node.ts');
 
 const brokerAuthPath = '/api/v1/broker-auth';
 
@@ -25,6 +28,7 @@ interface StartArgs extends CommonArgs {
   'auth-url': string;
   'auth-cache-ttl': number;
   'log-level': string;
+  'tls-host'?: string[];
 }
 
 const stateDirOption = { 'state-dir': { type: 'string', default: defaultStateDir, describe: 'where the node keeps its configuration, data, logs and cookie' } } as const;
@@ -47,11 +51,15 @@ const startCommand: CommandModule<object, StartArgs> = {
         describe: "the server's broker-auth endpoints, asked on every device connect",
       },
       'auth-cache-ttl': { type: 'number', default: 10_000, describe: 'how long the node reuses an auth answer, ms' },
+      'tls-host': { ...serverOptions['tls-host'], describe: 'a name or address boards on the LAN reach the node by, repeatable (or env IOTCLOUD_TLS_HOSTS): added to its certificate; give `iotcloud up` the same' },
       'log-level': { type: 'string', default: 'warning', choices: ['debug', 'info', 'warning', 'error'] },
     }) as unknown as Argv<StartArgs>,
   handler: async (args) => {
+    const [{ loadOrCreateCertificateAuthority, loadOrCreateServerCertificate }, { startBrokerNode }] = await Promise.all([import('../../certs/index.ts'), brokerNode()]);
     const ca = await loadOrCreateCertificateAuthority(join(args['data-dir'], 'ca'));
-    const serverTls = await loadOrCreateServerCertificate(ca, join(args['data-dir'], 'tls'), defaultConfig.tlsHosts);
+    const tlsHosts = tlsHostConfig(requestedTlsHosts(args['tls-host'])).tlsHosts ?? defaultConfig.tlsHosts;
+    const serverTls = await loadOrCreateServerCertificate(ca, join(args['data-dir'], 'tls'), tlsHosts);
+    if (serverTls.status === 'reissued') console.log(`iotcloud broker: server certificate reissued from the same root CA for ${serverTls.hosts.join(', ')}`);
     const node = await startBrokerNode({
       stateDir: args['state-dir'],
       amqpsPort: args['amqps-port'],
@@ -79,6 +87,7 @@ const stopCommand: CommandModule<object, CommonArgs> = {
   describe: 'Stop the node and wait for its process to end',
   builder: (y) => y.options(stateDirOption),
   handler: async (args) => {
+    const { stopBrokerNode } = await brokerNode();
     const stopped = await stopBrokerNode({ stateDir: args['state-dir'], log: (message) => console.log(`iotcloud broker: ${message}`) });
     console.log(stopped ? 'RabbitMQ node stopped' : `no RabbitMQ node is running from ${args['state-dir']}`);
   },
@@ -89,6 +98,7 @@ const statusCommand: CommandModule<object, CommonArgs & { json: boolean }> = {
   describe: 'Is the node running; its ports, version, file descriptors and memory',
   builder: (y) => y.options({ ...stateDirOption, json: { type: 'boolean', default: false, describe: 'print JSON' } }),
   handler: async (args) => {
+    const { brokerStatus } = await brokerNode();
     const status = await brokerStatus({ stateDir: args['state-dir'] });
     if (args.json) {
       console.log(JSON.stringify(status, null, 2));

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { commandNames } from '../../firmware-protocol/index.ts';
-import { RestClient, remember, saveSession, type DeviceSummary } from '../../rest-client/index.ts';
+import { RestClient, remember, saveSession, unregisterDevices, type DeviceSummary } from '../../rest-client/index.ts';
 import { explain } from '../advice.ts';
 import { promptHidden } from '../prompt.ts';
 import { caOptionHelp, resolveAccess, serverOptionHelp, type RestAccess } from '../rest-access.ts';
@@ -73,6 +73,11 @@ export function devicesTable(devices: DeviceSummary[], now = Date.now()): string
 }
 
 type Positional<T> = ClientArgs & T;
+
+/** The caller's devices an `iotcloud fleet --prefix P` registered: named exactly P-<n>. */
+export function fleetDevices(devices: DeviceSummary[], prefix: string): DeviceSummary[] {
+  return devices.filter((device) => device.name.startsWith(`${prefix}-`) && /^\d+$/.test(device.name.slice(prefix.length + 1)));
+}
 
 export const clientCommands: CommandModule<object, ClientArgs>[] = [
   {
@@ -145,15 +150,39 @@ export const clientCommands: CommandModule<object, ClientArgs>[] = [
     },
   },
   {
-    command: 'unregister <deviceId..>',
-    describe: 'Unregister devices (they are disconnected and refused from then on)',
-    builder: (y: Argv) => y.options(clientOptions).positional('deviceId', { type: 'string', array: true, demandOption: true }) as Argv<ClientArgs>,
+    command: 'unregister [deviceId..]',
+    describe: 'Unregister devices (they are disconnected and refused from then on); --prefix P: the devices a fleet named P-0, P-1, ... left behind',
+    builder: (y: Argv) =>
+      y
+        .options(clientOptions)
+        .positional('deviceId', { type: 'string', array: true })
+        .option('prefix', { type: 'string', describe: 'your devices named PREFIX-<n> (an `iotcloud fleet --prefix`): lists how many unless --yes' })
+        .option('yes', { type: 'boolean', default: false, describe: 'with --prefix: unregister them (without it, only count and list them)' })
+        .check((argv) => {
+          const ids = (argv.deviceId as string[] | undefined) ?? [];
+          if ((ids.length > 0) === (argv.prefix !== undefined)) throw new UsageError('name the devices to unregister: device ids, or --prefix PREFIX for a fleet\'s devices (not both)');
+          return true;
+        }) as Argv<ClientArgs>,
     handler: async (args) => {
-      const a = args as unknown as Positional<{ deviceId: string[] }>;
+      const a = args as unknown as Positional<{ deviceId?: string[]; prefix?: string; yes: boolean }>;
       await withClient(a, true, async ({ client }) => {
-        for (const deviceId of a.deviceId) await client.unregisterDevice(deviceId);
-        if (a.json) printJson({ unregistered: a.deviceId });
-        else console.log(`unregistered ${a.deviceId.join(', ')}`);
+        let ids = a.deviceId ?? [];
+        if (a.prefix !== undefined) {
+          const matching = fleetDevices((await client.listDevices()).devices, a.prefix);
+          if (!a.yes) {
+            if (a.json) return printJson({ prefix: a.prefix, devices: matching.map(({ deviceId, name }) => ({ deviceId, name })), unregistered: [] });
+            if (matching.length === 0) return console.log(`you have no devices named ${a.prefix}-<n>`);
+            const names = matching.slice(0, 5).map((device) => device.name).join(', ');
+            return console.log(`${matching.length} of your devices are named ${a.prefix}-<n> (${names}${matching.length > 5 ? ', ...' : ''}); nothing was unregistered: add --yes to unregister them`);
+          }
+          ids = matching.map((device) => device.deviceId);
+        }
+        const progress = ids.length > 1000 && !a.json ? (done: number, total: number) => console.error(`unregistered ${done} of ${total}`) : undefined;
+        const answer = await unregisterDevices(client, ids, progress);
+        if (answer.notFound.length > 0) process.exitCode = 1;
+        if (a.json) return printJson(answer);
+        const gone = answer.notFound.length > 0 ? `; no device ${answer.notFound.join(', ')} (unknown or already unregistered; list yours with \`iotcloud devices\`)` : '';
+        console.log(`${answer.unregistered.length <= 10 ? `unregistered ${answer.unregistered.join(', ') || 'nothing'}` : `unregistered ${answer.unregistered.length} devices`}${gone}`);
       });
     },
   },

@@ -7,9 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { executeHarness, writeIndex } from '../../harness/index.ts';
-import { startServer } from '../../server/server.ts';
-import { startDevice, type SimulatedDevice } from '../../simulators/index.ts';
+import type { SimulatedDevice } from '../../simulators/index.ts';
 import { cliLogger } from '../logging.ts';
 import { untilStopped } from '../process/signals.ts';
 import { RestClient, RestError } from '../../rest-client/index.ts';
@@ -18,7 +16,6 @@ import { portClaims, serverConfigFrom, serverOptions, type ServerArgs } from '..
 import { UsageError } from '../usage-error.ts';
 import { serviceTargetOptions } from './harness.ts';
 import { printServer } from './up.ts';
-import { harnessConformanceRunner } from '../console-conformance.ts';
 
 interface DemoArgs extends ServerArgs {
   devices: number;
@@ -44,10 +41,17 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     if (!Number.isInteger(args.devices) || args.devices < 1 || args.devices > 100) throw new UsageError('--devices must be a whole number from 1 to 100');
     if (!Number.isInteger(args.commands) || args.commands < 1) throw new UsageError('--commands must be a positive whole number');
     const step = (text: string) => console.log(`\u25b8 ${text}`);
-
     await ensurePortsFree(portClaims(args));
+    // Loaded here, not above: every other command starts without them (cli/main.ts).
+    const [{ executeHarness, writeIndex }, { startServer }, { startDevice }, { harnessConformanceRunner }] = await Promise.all([
+      import('../../harness/index.ts'),
+      import('../../server/server.ts'),
+      import('../../simulators/index.ts'),
+      import('../console-conformance.ts'),
+    ]);
+
     step('starting the reference server (embedded PGlite registry, MQTTS broker, CA)');
-    const server = await startServer({ servicePort: 0, ...(await serverConfigFrom(args)) }, cliLogger(args), { conformanceRunner: harnessConformanceRunner });
+    const server = await startServer({ servicePort: 0, ...(await serverConfigFrom(args)) }, await cliLogger(args), { conformanceRunner: harnessConformanceRunner });
     const devices: SimulatedDevice[] = [];
     try {
       const client = new RestClient({ baseUrl: server.apiUrl, caPem: server.rootCaPem });

@@ -5,8 +5,10 @@
  * progress until Ctrl-C or --duration.
  */
 import type { CommandModule } from 'yargs';
-import { transportNames, type TransportName } from '../../simulators/index.ts';
-import { openFileLimit, openFileWarning, parseProfileShares, profileShareSyntax, runFleet, type RunFleetOptions } from '../../simulators/fleet/index.ts';
+// The files, not the indexes: the fleet itself loads when it runs.
+import { transportNames, type TransportName } from '../../simulators/transport-names.ts';
+import { parseProfileShares, profileShareSyntax } from '../../simulators/fleet/shares.ts';
+import type { RunFleetOptions } from '../../simulators/fleet/index.ts';
 import { currentAllocator } from '../process/allocator.ts';
 import { caOptionHelp, resolveAccess, serverOptionHelp } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
@@ -31,6 +33,7 @@ export interface FleetArgs {
   'json-interval': number;
   plaintext: boolean;
   'provision-concurrency': number;
+  cleanup?: boolean;
 }
 
 export const fleetCommand: CommandModule<object, FleetArgs> = {
@@ -58,6 +61,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
         'json-interval': { type: 'number', default: 5, describe: 'seconds between JSON progress lines' },
         plaintext: { type: 'boolean', default: false, describe: 'allow mqtt:// or amqp:// without TLS (loopback testing)' },
         'provision-concurrency': { type: 'number', default: 8, describe: 'device registrations in flight at once' },
+        cleanup: { type: 'boolean', default: false, describe: 'unregister the devices this run registers when it ends (also on Ctrl-C); earlier runs\' devices: `iotcloud unregister --prefix PREFIX`' },
       })
       .check((args) => {
         checkFleetArgs(args as unknown as FleetArgs);
@@ -65,6 +69,8 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
       }) as never,
   handler: async (args) => {
     const options = await fleetOptionsFrom(args);
+    // Loaded here, not above: every other command starts without the fleet (cli/main.ts).
+    const { openFileLimit, openFileWarning, runFleet } = await import('../../simulators/fleet/index.ts');
     // Too low a limit shows up late and confusingly (EMFILE on device N); say it up front.
     const warning = args.devices === undefined ? undefined : openFileWarning(await openFileLimit(), args.devices);
     if (warning) console.error(`iotcloud fleet: warning: ${warning}`);
@@ -90,6 +96,8 @@ export function checkFleetArgs(args: FleetArgs): void {
     // Names are at most 64 characters (the server's limit), printable.
     const longest = `${args.prefix ?? 'fleet-xxxxxx'}-${args.devices - 1}`;
     if (longest.length > 64 || [...longest].some((char) => char < ' ' || char === '\u007f')) throw new UsageError(`--prefix: device names like "${longest}" must be at most 64 printable characters`);
+  } else if (args.cleanup) {
+    throw new UsageError('--cleanup unregisters the devices this run registers, and a saved fleet (--certs) registers none: remove those with `iotcloud unregister --prefix PREFIX --yes`');
   } else if (args.user !== undefined || args.token !== undefined) {
     throw new UsageError('--certs connects saved devices and needs no login: drop --token/--user');
   }
@@ -138,5 +146,6 @@ export async function fleetOptionsFrom(args: FleetArgs): Promise<RunFleetOptions
     provisionConcurrency: args['provision-concurrency'],
     ...(args.prefix === undefined ? {} : { prefix: args.prefix }),
     ...(args.save === undefined ? {} : { saveDir: args.save }),
+    ...(args.cleanup ? { cleanup: true } : {}),
   };
 }

@@ -9,17 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { CommandModule } from 'yargs';
-import { ConsoleView, executeHarness, exitCodes, type DeviceUnderTest, type HarnessOptions, type TargetSpec } from '../../harness/index.ts';
-import { startServer, type RunningServer } from '../../server/server.ts';
-import { parseProfile, startDevice, type SimulatedDevice } from '../../simulators/index.ts';
+import type { DeviceUnderTest, HarnessOptions, TargetSpec } from '../../harness/index.ts';
+import type { RunningServer } from '../../server/server.ts';
+import type { SimulatedDevice } from '../../simulators/index.ts';
+import { parseProfile } from '../../simulators/profiles.ts'; // not the index: the simulator loads when a run needs it
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 import { RestClient } from '../../rest-client/index.ts';
 import { advise, type ConnectionContext } from '../advice.ts';
 import { findCa, resolveAccess } from '../rest-access.ts';
-import { qemuDut } from '../dut/qemu.ts';
-import { serialDut } from '../dut/serial.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface HarnessArgs {
@@ -124,7 +122,7 @@ export const harnessCommand: CommandModule<object, HarnessArgs> = {
       return;
     }
     const found = await targetFrom(args);
-    process.exitCode = 'problem' in found ? setupFailure(found.problem) : await runAgainst(found.target, args, { explain: (cause) => advise(cause, found.context) });
+    process.exitCode = 'problem' in found ? await setupFailure(found.problem) : await runAgainst(found.target, args, { explain: (cause) => advise(cause, found.context) });
   },
 };
 
@@ -132,7 +130,9 @@ export const harnessCommand: CommandModule<object, HarnessArgs> = {
  * A run that cannot start (not logged in, server or broker unreachable, TLS refused) is the
  * harness's setup error with what to do next, never a usage error: the flags were fine.
  */
-function setupFailure(message: string): number {
+async function setupFailure(message: string): Promise<number> {
+  // Loaded here, not above: every other command starts without the harness (cli/main.ts).
+  const { ConsoleView, exitCodes } = await import('../../harness/index.ts');
   const view = new ConsoleView(process.stdout);
   view.line(`harness: setup error: ${message}`);
   view.finalLine(exitCodes.setupError, undefined);
@@ -212,7 +212,8 @@ function runAgainst(target: TargetSpec, args: HarnessArgs, { spawnEnv, dut, expl
       ...(args['min-throughput'] === undefined ? {} : { minThroughputPerSec: args['min-throughput'] }),
     };
   }
-  return executeHarness(options).then((run) => run.exitCode);
+  // Loaded when a run starts, not above: every other command starts without the harness (cli/main.ts).
+  return import('../../harness/index.ts').then(({ executeHarness }) => executeHarness(options)).then((run) => run.exitCode);
 }
 
 /** A private server for one run: register the device, hand its credentials to the device under test. */
@@ -220,6 +221,7 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'iotcloud-harness-'));
   let server: RunningServer | undefined;
   let simulated: SimulatedDevice | undefined;
+  const [{ default: pino }, { startServer }, { startDevice }] = await Promise.all([import('pino'), import('../../server/server.ts'), import('../../simulators/index.ts')]);
   try {
     server = await startServer({ apiPort: 0, mqttPort: 0, servicePort: 0, dataDir: join(dir, 'server') }, pino({ level: 'warn' }));
     const client = new RestClient({ baseUrl: server.apiUrl, caPem: server.rootCaPem });
@@ -234,9 +236,9 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
     const credentials = { caPem: registration.rootCa, certPem: registration.certificate, keyPem: registration.privateKey };
     const board = { deviceId: registration.deviceId, mqttUrl: server.mqttUrl, credentials };
     const dut = args.qemu
-      ? () => qemuDut({ ...board, image: args.qemu! })
+      ? async () => (await import('../dut/qemu.ts')).qemuDut({ ...board, image: args.qemu! })
       : args.serial
-        ? () => serialDut({ ...board, port: args.serial!, ...(args.baud ? { baudRate: args.baud } : {}), ...(args.flash ? { flash: args.flash } : {}) })
+        ? async () => (await import('../dut/serial.ts')).serialDut({ ...board, port: args.serial!, ...(args.baud ? { baudRate: args.baud } : {}), ...(args.flash ? { flash: args.flash } : {}) })
         : undefined;
     if (!args.spawn && !dut) {
       simulated = await startDevice({
@@ -253,7 +255,7 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
     client.close();
     return code;
   } catch (error) {
-    return setupFailure((error as Error).message);
+    return await setupFailure((error as Error).message);
   } finally {
     await simulated?.stop();
     await server?.close();

@@ -2,7 +2,9 @@
 import type { CommandModule } from 'yargs';
 import { isValidDeviceId } from '../../firmware-protocol/index.ts';
 import { credentialFilesIn } from '../../device-link/index.ts';
-import { DeviceRefusedError, parseProfile, runSingleDevice, transportNames, type TransportName } from '../../simulators/index.ts';
+// The files, not the index: the simulator itself loads when it runs.
+import { parseProfile } from '../../simulators/profiles.ts';
+import { transportNames, type TransportName } from '../../simulators/transport-names.ts';
 import { loadSession } from '../../rest-client/index.ts';
 import { cliLogger, logOptions, type LogArgs } from '../logging.ts';
 import { stopSignal } from '../process/signals.ts';
@@ -61,8 +63,10 @@ export const simCommand: CommandModule<object, SimArgs> = {
     const url = args.url ?? process.env.IOTCLOUD_MQTT_URL ?? (await loadSession())?.mqttUrl ?? fallbackUrl;
     const secure = /^(mqtts|amqps):/.test(url);
     if (!secure && !args.plaintext) throw new UsageError(`${url} is not TLS; use mqtts:// or amqps://, or pass --plaintext for a loopback broker`);
+    // Loaded here, not above: every other command starts without the device (cli/main.ts).
+    const [{ DeviceRefusedError, runSingleDevice }, logger] = await Promise.all([import('../../simulators/index.ts'), cliLogger(args, 'iotcloud-sim')]);
     const run = runSingleDevice({
-      logger: cliLogger(args, 'iotcloud-sim'),
+      logger,
       signal: stopSignal(),
       transport: args.transport,
       url,

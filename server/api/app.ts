@@ -28,6 +28,8 @@ export interface AppOptions {
   devices: DeviceRegistry;
   bus: DeviceBus;
   rootCaPem: string;
+  /** Where registrations tell devices to connect: the bus's URL, on the server's public host when it has one. */
+  deviceUrl: string;
   defaultCommandTimeoutMs: number;
   offlineGraceMs: number;
   /** RabbitMQ engine: the endpoints rabbitmq_auth_backend_http asks on every device connect. */
@@ -154,6 +156,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       devices: options.devices,
       bus: options.bus,
       rootCaPem: options.rootCaPem,
+      deviceUrl: options.deviceUrl,
       limiter,
       signups,
       rsaRegistrations,

@@ -8,13 +8,15 @@ import type { KeyAlgorithm } from '../../certs/index.ts';
 import { requireUser } from './auth-routes.ts';
 import { deviceView } from './device-view.ts';
 import type { AddressRateLimit } from './address-rate-limit.ts';
-import { DeviceId, DeviceView, ErrorAnswer, RegisterDevice, Registration } from './schemas.ts';
+import { BulkUnregister, BulkUnregisterAnswer, DeviceId, DeviceView, ErrorAnswer, RegisterDevice, Registration } from './schemas.ts';
 
 export interface DeviceRouteDeps {
   accounts: Accounts;
   devices: DeviceRegistry;
   bus: DeviceBus;
   rootCaPem: string;
+  /** Where registrations tell devices to connect (AppOptions.deviceUrl). */
+  deviceUrl: string;
   rsaRegistrations: AddressRateLimit;
 }
 
@@ -44,7 +46,7 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
         rootCa: deps.rootCaPem,
         certificate: registration.certificatePem,
         privateKey: registration.privateKeyPem,
-        mqttUrl: bus.deviceUrl,
+        mqttUrl: deps.deviceUrl,
       });
     },
   );
@@ -60,6 +62,22 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
     async (request) => {
       const ownerId = await requireUser(request, accounts);
       return view(await devices.requireOwned(ownerId, request.params.deviceId));
+    },
+  );
+
+  app.post<{ Body: { deviceIds: string[] } }>(
+    '/api/v1/devices/unregister',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Unregister many of your devices at once (a fleet clean-up): all or none when one is another user\'s (403)',
+        body: BulkUnregister,
+        response: { 200: BulkUnregisterAnswer, 403: ErrorAnswer },
+      },
+    },
+    async (request) => {
+      const ownerId = await requireUser(request, accounts);
+      return devices.unregisterMany(ownerId, request.body.deviceIds);
     },
   );
 

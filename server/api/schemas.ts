@@ -1,6 +1,7 @@
 /** Request and response schemas of the REST API (JSON Schema via TypeBox; also the OpenAPI spec). */
 import { Type } from '@sinclair/typebox';
 import { deviceIdPattern } from '../../firmware-protocol/index.ts';
+import { maxBulkUnregister } from '../../rest-client/index.ts';
 
 export const Credentials = Type.Object(
   {
@@ -52,6 +53,18 @@ export const Registration = Type.Object({
   certificate: Type.String({ description: 'PEM of the device certificate (CN = deviceId)' }),
   privateKey: Type.String({ description: 'PEM of the device private key: shown once, not stored' }),
   mqttUrl: Type.String({ description: 'where the device connects' }),
+});
+
+export const BulkUnregister = Type.Object(
+  {
+    deviceIds: Type.Array(DeviceId, { minItems: 1, maxItems: maxBulkUnregister, description: `your devices to unregister, at most ${maxBulkUnregister} per request` }),
+  },
+  { additionalProperties: false },
+);
+
+export const BulkUnregisterAnswer = Type.Object({
+  unregistered: Type.Array(Type.String(), { description: 'devices unregistered now: disconnected, their certificates refused from now on' }),
+  notFound: Type.Array(Type.String(), { description: 'ids that are unknown or were already unregistered (nothing to do)' }),
 });
 
 export const ErrorAnswer = Type.Object({

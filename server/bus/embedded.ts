@@ -27,6 +27,7 @@ import { deviceListenerTlsOptions, type DeviceListenerTlsMaterial } from './devi
 import { peerIdentity } from './peer-identity.ts';
 import { guardSocket, packetSizeGuard, type PacketSizeLimits } from './mqtt-size-guard.ts';
 import { rateLimitedLog } from '../rate-limited-log.ts';
+import { urlHostOfListener } from '../../device-link/index.ts';
 
 export interface EmbeddedBusOptions {
   host: string;
@@ -190,7 +191,7 @@ export async function startEmbeddedBus(options: EmbeddedBusOptions): Promise<Dev
   const servicePort = serviceServer ? (serviceServer.address() as { port: number }).port : undefined;
 
   return {
-    deviceUrl: `mqtts://${options.host.includes(':') ? `[${options.host}]` : options.host}:${address.port}`,
+    deviceUrl: `mqtts://${urlHostOfListener(options.host)}:${address.port}`,
     ...(servicePort === undefined ? {} : { serviceUrl: `mqtt://127.0.0.1:${servicePort}` }),
 
     async command(deviceId: string, command: CommandName, params: unknown, timeoutMs: number): Promise<CommandOutcome> {

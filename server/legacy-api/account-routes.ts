@@ -59,7 +59,7 @@ export function registerAccountRoutes(scope: FastifyInstance, options: LegacyApi
       ca: options.rootCaPem,
       cert: registration.certificatePem,
       pkey: registration.privateKeyPem,
-      mqtturl: bus.deviceUrl,
+      mqtturl: options.deviceUrl,
     };
   });
 

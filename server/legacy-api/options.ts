@@ -10,6 +10,8 @@ export interface LegacyApiOptions {
   devices: DeviceRegistry;
   bus: DeviceBus;
   rootCaPem: string;
+  /** Where registrations tell devices to connect (AppOptions.deviceUrl). */
+  deviceUrl: string;
   /** The /api/v1 login limiter itself: failures on either API count together. */
   limiter: LoginLimiter;
   /** The /api/v1 per-address budgets: sign-ups, and RSA-2048 registrations (every original registration is one). */

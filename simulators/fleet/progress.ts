@@ -4,6 +4,7 @@
  * output can be graphed or checked with `jq` and never contains escape codes.
  */
 import type { FleetProgress } from './fleet.ts';
+import type { ProfilePlan } from './shares.ts';
 
 /** Where progress goes: a stream-like object (process.stdout fits). */
 export interface ProgressSink {
@@ -34,6 +35,28 @@ export interface FleetSummary extends RunProgress {
   /** Devices / ramp time. */
   connectsPerSecond?: number;
   profiles: { label: string; devices: number }[];
+  /** With clean-up: the devices this run registered and then unregistered, or why that stopped. */
+  cleanup?: CleanupResult;
+}
+
+export interface CleanupResult {
+  unregistered: number;
+  /** Already gone (unregistered by someone else meanwhile). */
+  notFound: number;
+  /** Registered by this run and still registered: the clean-up failed with `error`. */
+  left: number;
+  error?: string;
+}
+
+/** Which devices run which profile, for people: counts and the first names of each group (groups are interleaved, not ranges). */
+export function planText(plan: ProfilePlan, nameOf: (index: number) => string): string {
+  const shown = 3;
+  const groups = plan.groups.map((group, groupIndex) => {
+    const names: string[] = [];
+    for (let index = 0; index < plan.groupOf.length && names.length < shown; index++) if (plan.groupOf[index] === groupIndex) names.push(nameOf(index));
+    return `${group.label}: ${group.devices} device${group.devices === 1 ? '' : 's'}${names.length > 0 ? ` (${names.join(', ')}${group.devices > shown ? ', ...' : ''})` : ''}`;
+  });
+  return `profiles  ${groups.join('; ')}`;
 }
 
 const MB = 1024 * 1024;
@@ -41,6 +64,14 @@ const MB = 1024 * 1024;
 /** One JSON line: `{"type":"progress",...}` or `{"type":"summary",...}`. */
 export function jsonLine(type: 'progress' | 'summary', progress: RunProgress | FleetSummary): string {
   return `${JSON.stringify({ type, ...progress })}\n`;
+}
+
+/** One device joining the fleet, for machines: `{"type":"device","index":0,"name":...,"deviceId":...,"profile":...}`. */
+export interface DeviceRecord {
+  index: number;
+  name: string;
+  deviceId: string;
+  profile: string;
 }
 
 /** The terminal status line (no newline). */
@@ -72,11 +103,17 @@ export function summaryText(summary: FleetSummary): string {
     `  memory       rss ${Math.round(summary.rssBytes / MB)} MB, heap ${Math.round(summary.heapUsedBytes / MB)} MB (${summary.allocator} malloc)`,
     `  profiles     ${summary.profiles.map((profile) => `${profile.label} x${profile.devices}`).join(', ')}`,
   ];
+  if (summary.cleanup) lines.push(`  clean-up     ${cleanupText(summary.cleanup)}`);
   if (summary.errors.length > 0) {
     lines.push('  errors');
     for (const error of summary.errors) lines.push(`    ${String(error.count).padStart(6)}x ${error.message}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function cleanupText(cleanup: CleanupResult): string {
+  const done = `${cleanup.unregistered} devices unregistered${cleanup.notFound > 0 ? ` (${cleanup.notFound} were already gone)` : ''}`;
+  return cleanup.error === undefined ? done : `${done}; ${cleanup.left} still registered: ${cleanup.error}`;
 }
 
 const reasonText: Record<StopReason, string> = {
@@ -132,6 +169,17 @@ export class ProgressReporter {
     }
     if (this.lineShown) this.sink.write('\r\x1b[2K');
     this.sink.write(summaryText(summary));
+  }
+
+  /** A device joining the fleet: a JSON line for machines (people get planText once). */
+  device(record: DeviceRecord): void {
+    if (this.options.json) this.sink.write(`${JSON.stringify({ type: 'device', ...record })}\n`);
+  }
+
+  /** The clean-up's progress after each batch: a JSON line for machines; for people, a line per batch once it is long enough to wait for. */
+  cleanup(done: number, total: number): void {
+    if (this.options.json) this.sink.write(`${JSON.stringify({ type: 'cleanup', done, total })}\n`);
+    else if (total > 1000) this.note(`cleaning up: ${done} of ${total} unregistered`);
   }
 
   /** A line of text between redraws (e.g. "stopping..."). */

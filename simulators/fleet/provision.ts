@@ -15,6 +15,8 @@ export interface ProvisionOptions {
   concurrency?: number;
   /** Each device as it is registered, in index order (so device n is named `<prefix>-n`), with where the fleet connects. */
   onDevice?(identity: FleetIdentity, index: number, platform: { caPem: string; mqttUrl: string }): void;
+  /** Each registration as soon as it succeeds, in any order, even one never handed to onDevice: what a clean-up must unregister. */
+  onRegistered?(deviceId: string): void;
   /** Stop registering more (those in flight complete); the result holds what was registered. */
   signal?: AbortSignal;
 }
@@ -45,6 +47,7 @@ export async function provisionFleet(options: ProvisionOptions): Promise<FleetCr
       const name = `${prefix}-${index}`;
       try {
         const registration = await client.registerDevice(name);
+        options.onRegistered?.(registration.deviceId);
         caPem ??= registration.rootCa;
         mqttUrl ??= registration.mqttUrl;
         done[index] = { deviceId: registration.deviceId, name, certPem: registration.certificate, keyPem: registration.privateKey };

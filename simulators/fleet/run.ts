@@ -4,12 +4,12 @@
  * credentials folder; they connect at the requested pace and stay connected until SIGINT/SIGTERM,
  * `--duration` or the caller's signal; then every device is closed and the counters summed up.
  */
-import { RestClient } from '../../rest-client/index.ts';
+import { RestClient, unregisterDevices } from '../../rest-client/index.ts';
 import { randomBytes } from 'node:crypto';
 import type { TransportName } from '../device.ts';
-import { loadFleetCredentials, saveFleetCredentials } from './credentials.ts';
+import { loadFleetCredentials, saveFleetCredentials, type FleetIdentity } from './credentials.ts';
 import { Fleet, type Allocator, type FleetOptions, type FleetProgress } from './fleet.ts';
-import { ProgressReporter, type FleetSummary, type ProgressSink, type RunProgress, type StopReason } from './progress.ts';
+import { planText, ProgressReporter, type CleanupResult, type FleetSummary, type ProgressSink, type RunProgress, type StopReason } from './progress.ts';
 import { provisionFleet } from './provision.ts';
 import { checkShareTotal, parseProfileShare, type ProfileShare } from './shares.ts';
 
@@ -39,6 +39,8 @@ export interface RunFleetOptions {
   certsDir?: string;
   /** Save the provisioned credentials to this folder (keys mode 0600). */
   saveDir?: string;
+  /** Unregister every device this run registered when it ends, however it ends (provisioning only). */
+  cleanup?: boolean;
   /** Broker URL (default: the one given at registration, or saved with the credentials). */
   url?: string;
   transport?: TransportName;
@@ -86,11 +88,20 @@ export async function runFleet(options: RunFleetOptions): Promise<FleetSummary> 
     json: options.json ?? !output.isTTY,
     intervalMs: (options.json ?? !output.isTTY) ? (options.jsonIntervalMs ?? 5000) : TTY_INTERVAL_MS,
   });
-  const createFleet = (url: string, caPem: string) => {
+  const prefix = options.prefix ?? `fleet-${randomBytes(3).toString('hex')}`;
+  const createFleet = (url: string, caPem: string, nameOf: (index: number) => string) => {
     fleet = new Fleet({ ...(options.allocator ? { allocator: options.allocator } : {}), size, url: options.url ?? url, caPem, rate: options.rate, concurrency: options.concurrency, profiles: shares, ...(options.transport ? { transport: options.transport } : {}), ...options.device });
+    reporter.note(planText(fleet.plan, nameOf));
     options.onFleet?.(fleet);
     return fleet;
   };
+  const join = (target: Fleet, identity: FleetIdentity) => {
+    const member = target.add(identity);
+    reporter.device({ index: member.index, name: identity.name, deviceId: identity.deviceId, profile: member.profile });
+  };
+  // Every device this run registered, as soon as it is: the clean-up's list, whatever happens next.
+  const registered: string[] = [];
+  let client: RestClient | undefined;
 
   reporter.start();
   let failure: unknown;
@@ -100,25 +111,28 @@ export async function runFleet(options: RunFleetOptions): Promise<FleetSummary> 
       size = saved.identities.length;
       const url = options.url ?? saved.mqttUrl;
       if (!url) throw new FleetOptionsError(`${options.certsDir} does not say where the devices connect: pass the broker URL (--url mqtts://host:8883)`);
-      const created = createFleet(url, saved.caPem);
+      const created = createFleet(url, saved.caPem, (index) => saved.identities[index]!.name);
       await created.addAll(saved.identities);
+      for (const member of created.members) reporter.device({ index: member.index, name: member.identity.name, deviceId: member.identity.deviceId, profile: member.profile });
     } else {
       provisioning = true;
-      const client = await restClient(options.server!);
+      reporter.note(`provisioning ${size} devices named ${prefix}-0 to ${prefix}-${size - 1}; ${options.cleanup ? 'they are unregistered when the run ends (--cleanup)' : `remove them later with \`iotcloud unregister --prefix ${prefix} --yes\` (or run with --cleanup)`}`);
+      client = await restClient(options.server!);
       try {
         const provisioned = await provisionFleet({
           client,
           count: size,
-          prefix: options.prefix ?? `fleet-${randomBytes(3).toString('hex')}`,
+          prefix,
           ...(options.provisionConcurrency ? { concurrency: options.provisionConcurrency } : {}),
           signal: stop.signal,
+          onRegistered: (deviceId) => registered.push(deviceId),
           // Devices connect while the rest are still being registered.
-          onDevice: (identity, _index, platform) => (fleet ?? createFleet(platform.mqttUrl, platform.caPem)).add(identity),
+          onDevice: (identity, _index, platform) => join(fleet ?? createFleet(platform.mqttUrl, platform.caPem, (index) => `${prefix}-${index}`), identity),
         });
         if (options.saveDir && provisioned.identities.length > 0) await saveFleetCredentials(options.saveDir, provisioned);
       } finally {
         provisioning = false;
-        client.close();
+        if (!options.cleanup) client.close();
       }
     }
     await stop.reason;
@@ -130,6 +144,11 @@ export async function runFleet(options: RunFleetOptions): Promise<FleetSummary> 
   reporter.note('stopping: closing every device...');
   const atStop: FleetProgress | undefined = fleet?.progress();
   await fleet?.stop();
+  let cleanup: CleanupResult | undefined;
+  if (options.cleanup && client) {
+    cleanup = await cleanUp(client, registered, prefix, reporter);
+    client.close();
+  }
   const summary: FleetSummary = {
     ...progress(),
     phase: 'stopped',
@@ -137,17 +156,44 @@ export async function runFleet(options: RunFleetOptions): Promise<FleetSummary> 
     connectedAtStop: atStop?.connected ?? 0,
     ...rampFigures(fleet),
     profiles: fleet ? fleet.plan.groups.map((group) => ({ label: group.label, devices: group.devices })) : [],
+    ...(cleanup ? { cleanup } : {}),
   };
   stop.dispose();
   reporter.finish(summary);
   if (failure) throw failure;
+  if (cleanup?.error !== undefined) throw new FleetCleanupError(`the clean-up left ${cleanup.left} devices registered: ${cleanup.error}`);
   return summary;
+}
+
+export class FleetCleanupError extends Error {
+  override name = 'FleetCleanupError';
+}
+
+/** Unregisters what this run registered, in bulk, with progress (a second Ctrl-C during it exits and leaves them: the note says how to finish). */
+async function cleanUp(client: RestClient, registered: readonly string[], prefix: string, reporter: ProgressReporter): Promise<CleanupResult> {
+  if (registered.length === 0) return { unregistered: 0, notFound: 0, left: 0 };
+  reporter.note(`cleaning up: unregistering ${registered.length} devices (a second Ctrl-C leaves them; then \`iotcloud unregister --prefix ${prefix} --yes\`)...`);
+  let done = 0;
+  let unregistered = 0;
+  let notFound = 0;
+  try {
+    const answer = await unregisterDevices(client, registered, (count, total) => {
+      done = count;
+      reporter.cleanup(count, total);
+    });
+    unregistered = answer.unregistered.length;
+    notFound = answer.notFound.length;
+    return { unregistered, notFound, left: 0 };
+  } catch (error) {
+    return { unregistered: done, notFound, left: registered.length - done, error: `${(error as Error).message}; finish with \`iotcloud unregister --prefix ${prefix} --yes\`` };
+  }
 }
 
 /** Check what can be checked before anything connects; returns the parsed profile shares. */
 function checkRunOptions(options: RunFleetOptions): ProfileShare[] {
   const { devices } = options;
   if (devices !== undefined && !(Number.isInteger(devices) && devices > 0)) throw new FleetOptionsError(`the number of devices must be a whole number above 0, got ${devices}`);
+  if (options.certsDir && options.cleanup) throw new FleetOptionsError('--cleanup unregisters the devices this run registers; a saved fleet (--certs) registers none: remove it with `iotcloud unregister --prefix PREFIX`');
   if (options.certsDir && options.saveDir) throw new FleetOptionsError('--certs loads a saved fleet and --save writes a new one: use one of them');
   if (!options.certsDir) {
     if (devices === undefined) throw new FleetOptionsError('say how many devices to provision (--devices N), or load a saved fleet with --certs DIR');

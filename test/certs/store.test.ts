@@ -172,7 +172,8 @@ describe('loadOrCreateServerCertificate', () => {
     const dir = await tempDir();
     const first = await loadOrCreateServerCertificate(ca, dir, hosts);
     const again = await loadOrCreateServerCertificate(ca, dir, ['0:0:0:0:0:0:0:1', 'LOCALHOST', '127.0.0.1', 'localhost']);
-    expect(again).toEqual(first);
+    expect(again).toEqual({ ...first, status: 'reused' });
+    expect(first.status).toBe('created');
   });
 
   it('reissues when the host list changes', async () => {
@@ -183,6 +184,7 @@ describe('loadOrCreateServerCertificate', () => {
     expect(fingerprintOfPem(changed.certPem)).not.toBe(fingerprintOfPem(first.certPem));
     expect(changed.keyPem).not.toBe(first.keyPem);
     expect(new x509.X509Certificate(changed.certPem).getExtension(x509.SubjectAlternativeNameExtension)?.names.items.map((name) => name.value)).toContain('broker.lan');
+    expect(changed).toMatchObject({ status: 'reissued', hosts: ['localhost', '127.0.0.1', '::1', 'broker.lan'] });
     const shrunk = await loadOrCreateServerCertificate(ca, dir, ['localhost']);
     expect(fingerprintOfPem(shrunk.certPem)).not.toBe(fingerprintOfPem(changed.certPem));
   });

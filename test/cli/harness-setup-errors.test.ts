@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadOrCreateCertificateAuthority } from '../../certs/index.ts';
 import { exitCodes } from '../../harness/index.ts';
+import { lanAddress } from '../../testkit/lan-address.ts';
 import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 
 const run = promisify(execFile);
@@ -43,7 +44,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'iotcloud-harness-setup-'));
   env = { ...process.env, IOTCLOUD_HOME: join(dir, 'home') };
   for (const name of ['IOTCLOUD_SERVER', 'IOTCLOUD_CA', 'IOTCLOUD_TOKEN', 'IOTCLOUD_MQTT_URL']) delete env[name];
-  up = await spawnUp(['--api-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'data')], { env });
+  // On every address, so that it can also be reached by a name its certificate lacks (the LAN address).
+  up = await spawnUp(['--host', '0.0.0.0', '--api-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'data')], { env });
   await loadOrCreateCertificateAuthority(join(dir, 'other-ca'));
   otherCa = join(dir, 'other-ca', 'ca.crt');
 }, 120_000);
@@ -54,6 +56,15 @@ afterAll(async () => {
 });
 
 describe('harness --server: TLS and connection failures are setup errors with advice', () => {
+  it('(e) by an address the certificate does not name: --tls-host on the server is the way out', async () => {
+    // The banner names loopback (0.0.0.0 is no address to connect to) and what a LAN board lacks.
+    expect(up.apiUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(up.output()).toContain('LAN        listening on 0.0.0.0, but the certificate names only localhost, 127.0.0.1, ::1: for boards on the LAN add --tls-host');
+    const port = new URL(up.apiUrl).port;
+    const result = await harness(['--server', `https://${lanAddress()}:${port}`, '--ca', up.caCertPath, '--token', 'iotc_any']);
+    expectSetupError(result, /certificate does not name the host in https:\/\/[\d.]+:\d+ .*\n\s+next: use --server with a name the certificate carries .*or restart the server with --tls-host <that name or address>/);
+  }, 60_000);
+
   it('(a) without the CA: names the system CAs, --ca and IOTCLOUD_CA', async () => {
     const result = await harness(['--server', up.apiUrl, '--token', 'iotc_any']);
     expectSetupError(result, /the server at https:\/\/127\.0\.0\.1:\d+ presented a certificate that the system CAs .* do not vouch for .*\n\s+next: pass that server's CA with --ca <its data dir>\/ca\/ca\.crt .*or set IOTCLOUD_CA/);

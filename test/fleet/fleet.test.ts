@@ -157,7 +157,7 @@ describe('fleet against a real server', () => {
       const lines = () => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
       await until('10 devices connected (CLI progress)', lines, (seen) => seen.some((line) => line.connected === 10), 30_000);
       expect((await until('online through the API', onlineIds, (ids) => ids.length === 10)).every((id) => provisionedIds.includes(id))).toBe(true);
-      expect(lines()[0]).toMatchObject({ allocator: jemallocLibrary() ? 'jemalloc' : 'system' });
+      expect(lines().find((line) => line.type === 'progress')).toMatchObject({ allocator: jemallocLibrary() ? 'jemalloc' : 'system' });
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(lines().at(-1)).toMatchObject({ type: 'summary', reason: 'signal', connectedAtStop: 10, connected: 0, size: 10 });

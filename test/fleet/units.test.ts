@@ -16,6 +16,7 @@ import {
   parseProfileShare,
   parseProfileShares,
   planProfiles,
+  planText,
   ProgressReporter,
   saveFleetCredentials,
   statusLine,
@@ -111,6 +112,22 @@ describe('progress output', () => {
     expect(progress).toMatchObject({ type: 'progress', connected: 5, failed: 1, errors: [{ message: 'connect failed: ECONNREFUSED', count: 1 }] });
     expect(summary).toMatchObject({ type: 'summary', reason: 'signal', connectedAtStop: 5 });
   });
+
+  it('names which devices run which profile at the start: counts and the first names of each group', () => {
+    const plan = planProfiles(10, parseProfileShares(['20%:drop=0.1']));
+    expect(planText(plan, (index) => `f-${index}`)).toBe('profiles  20%:drop=0.1: 2 devices (f-2, f-7); default: 8 devices (f-0, f-1, f-3, ...)');
+  });
+
+  it('the clean-up\'s progress: a JSON line per batch; for people only when it is long', () => {
+    const json: string[] = [];
+    new ProgressReporter({ write: (text) => json.push(text) }, () => progressSample, { json: true, intervalMs: 1000 }).cleanup(200, 5000);
+    expect(json.map((line) => JSON.parse(line))).toEqual([{ type: 'cleanup', done: 200, total: 5000 }]);
+    const terminal: string[] = [];
+    const reporter = new ProgressReporter({ write: (text) => terminal.push(text), isTTY: true }, () => progressSample, { json: false, intervalMs: 1000 });
+    reporter.cleanup(5, 5);
+    reporter.cleanup(200, 5000);
+    expect(terminal).toEqual(['cleaning up: 200 of 5000 unregistered\n']);
+  });
 });
 
 describe('saved credentials', () => {
@@ -189,6 +206,7 @@ describe('iotcloud fleet flags', () => {
     expect(problem({ transport: 'amqp091' })).toMatch(/--transport amqp091 needs --url/);
     expect(problem({ profile: ['70%:delay=1-5', '40%:legacy'] })).toMatch(/^--profile: profile shares add up to 110%/);
     expect(problem({ prefix: 'x'.repeat(63) })).toMatch(/at most 64 printable characters/);
+    expect(problem({ certs: 'b', cleanup: true })).toMatch(/a saved fleet \(--certs\) registers none: remove those with `iotcloud unregister --prefix PREFIX --yes`/);
   });
 });
 

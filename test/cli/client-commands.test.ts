@@ -5,16 +5,15 @@
  * finds them without flags. Errors say what to do next.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runIotcloud } from '../../testkit/run-iotcloud.ts';
 import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 import { loadOrCreateCertificateAuthority } from '../../certs/store.ts';
 
-const run = promisify(execFile);
 
 describe('iotcloud client subcommands, off the default ports', () => {
   let dir: string;
@@ -22,15 +21,7 @@ describe('iotcloud client subcommands, off the default ports', () => {
   let env: NodeJS.ProcessEnv;
   let sim: ChildProcess | undefined;
 
-  const iotcloud = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [IOTCLOUD_BIN, ...args], { env, cwd: dir });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const iotcloud = (...args: string[]) => runIotcloud(args, { env, cwd: dir });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'iotcloud-cli-'));

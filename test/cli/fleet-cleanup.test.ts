@@ -5,15 +5,14 @@
  * batch holding another user's device (unregistering none of it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { RestClient, RestError, type DeviceSummary } from '../../rest-client/index.ts';
+import { runIotcloud } from '../../testkit/run-iotcloud.ts';
 import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 
-const run = promisify(execFile);
 const PASSWORD = 'correct horse battery';
 
 describe('iotcloud fleet --cleanup and unregister --prefix', () => {
@@ -25,15 +24,7 @@ describe('iotcloud fleet --cleanup and unregister --prefix', () => {
     return env;
   };
 
-  const iotcloud = async (user: string, ...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [IOTCLOUD_BIN, ...args], { env: envOf(user), cwd: dir, maxBuffer: 64 * 1024 * 1024 });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const iotcloud = (user: string, ...args: string[]) => runIotcloud(args, { env: envOf(user), cwd: dir });
   const devicesOf = async (user: string): Promise<DeviceSummary[]> => {
     const listed = await iotcloud(user, 'devices', '--json');
     expect(listed.code, listed.stderr).toBe(0);

@@ -5,33 +5,23 @@
  * hands out the device URL on the first of them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { promisify } from 'node:util';
-import { IOTCLOUD_BIN, spawnUp, type UpProcess } from '../../testkit/up-process.ts';
+import { runIotcloud } from '../../testkit/run-iotcloud.ts';
+import { spawnUp, type UpProcess } from '../../testkit/up-process.ts';
 import { handshake } from '../helpers/tls-handshake.ts';
 import { RestClient } from '../../rest-client/index.ts';
 
-const run = promisify(execFile);
 
 describe('iotcloud up --tls-host: a certificate and device URLs a LAN board can use', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let up: UpProcess | undefined;
 
-  const iotcloud = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [IOTCLOUD_BIN, ...args], { env, cwd: dir });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const iotcloud = (...args: string[]) => runIotcloud(args, { env, cwd: dir });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'iotcloud-lan-'));

@@ -2,28 +2,15 @@
  * `iotcloud up` and `iotcloud demo` on a port that is taken: they stop at once, naming the flag
  * and how to pick another port, before creating a data folder, a CA or a registry.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IOTCLOUD_BIN } from '../../testkit/up-process.ts';
+import { runIotcloud } from '../../testkit/run-iotcloud.ts';
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function iotcloud(args: string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [IOTCLOUD_BIN, ...args], (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const iotcloud = (args: string[]) => runIotcloud(args);
 
 describe('a server port already in use', () => {
   let dir: string;

@@ -4,7 +4,10 @@
  * files, docs/protocol.md and the C header are all derived from it.
  */
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+import { commandNames, type CommandName } from './command-names.ts';
 import { limits } from './limits.ts';
+
+export { commandNames, isCommandName, type CommandName } from './command-names.ts';
 
 const GpioNumber = Type.Integer({
   minimum: limits.gpioMin,
@@ -168,21 +171,14 @@ export const commands = {
     example: { request: { status: 'restart' }, response: { status: 'restarting' } },
     restarts: true,
   }),
-} as const;
+} as const satisfies Record<CommandName, unknown>; // a new command: \`npm run generate\` adds its name
 
 export type Commands = typeof commands;
-export type CommandName = keyof Commands;
 export type RequestOf<C extends CommandName> = Static<Commands[C]['request']>;
 export type ResponseOf<C extends CommandName> = Static<Commands[C]['response']>;
 
-export const commandNames = Object.keys(commands) as CommandName[];
-
 /** Commands after whose answer the device restarts (reset_device, and set_status of the original devices). */
 export const restartingCommands: readonly CommandName[] = commandNames.filter((name) => (commands[name] as CommandSpec).restarts === true);
-
-export function isCommandName(name: unknown): name is CommandName {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(commands, name);
-}
 
 /** The error body a device sends instead of a result. */
 export const ErrorBody = Type.Object({

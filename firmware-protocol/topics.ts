@@ -7,7 +7,7 @@
  * Both travel on RabbitMQ's `amq.topic` exchange, where MQTT `/` is AMQP `.`.
  */
 import { isValidDeviceId } from './limits.ts';
-import { isCommandName, type CommandName } from './commands.ts';
+import { isCommandName, type CommandName } from './command-names.ts';
 import { fail, ok, protocolError, type Result } from './errors.ts';
 
 export type Transport = 'mqtt' | 'amqp';

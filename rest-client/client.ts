@@ -9,6 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isTlsUrl } from '../device-link/index.ts';
+import { RestAnswerError, RestError, RestTimeoutError } from './errors.ts';
 import type { Session } from './session.ts';
 import type { BulkUnregisterAnswer, DeviceRegistration, DeviceSummary } from './wire.ts';
 
@@ -20,23 +21,6 @@ export interface RestClientOptions {
   token?: string;
   /** Sockets kept open to the server (load runs with high concurrency want more). Default 64. */
   maxSockets?: number;
-}
-
-export class RestError extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
-    const error = (body as { error?: { name?: string; message?: string; field?: string } } | undefined)?.error;
-    super(error ? `${status} ${error.name}: ${error.message}${error.field ? ` (field ${error.field})` : ''}` : `HTTP ${status}`);
-  }
-}
-
-/** No answer within `timeoutMs` (the request was abandoned). */
-export class RestTimeoutError extends Error {
-  override name = 'RestTimeoutError';
-}
-
-/** The server answered, but the answer broke off while being read. */
-export class RestAnswerError extends Error {
-  override name = 'RestAnswerError';
 }
 
 export interface RestAnswer {

@@ -1,5 +1,6 @@
 /** The iotcloud REST API client and the saved login session. Import from here. */
-export { RestAnswerError, RestClient, RestError, RestTimeoutError, type RestAnswer, type RestClientOptions } from './client.ts';
+export { RestClient, type RestAnswer, type RestClientOptions } from './client.ts';
+export { RestAnswerError, RestError, RestTimeoutError } from './errors.ts';
 export type { BulkUnregisterAnswer, DeviceRegistration, DeviceSummary } from './wire.ts';
 export { maxBulkUnregister } from './wire.ts';
 export { unregisterDevices } from './bulk.ts';

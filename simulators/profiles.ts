@@ -6,7 +6,10 @@
  * decisions from it with seeded PRNG streams, one per concern, so turning one fault on does not
  * reshuffle the others and a run replays exactly given the seed and the device id.
  */
-import { commandNames, responseTopic, type EncodedMessage, type Transport } from '../firmware-protocol/index.ts';
+// Not the index: the --profile flag checks load this file, and the index brings every schema.
+import { commandNames } from '../firmware-protocol/command-names.ts';
+import { responseTopic, type Transport } from '../firmware-protocol/topics.ts';
+import type { EncodedMessage } from '../firmware-protocol/index.ts';
 import { exponential, normal, seededRandom, seedFrom, uniform, type Random } from './prng.ts';
 
 export type DelaySpec =

@@ -6,8 +6,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { commandNames } from '../../firmware-protocol/index.ts';
-import { RestClient, remember, saveSession, unregisterDevices, type DeviceSummary } from '../../rest-client/index.ts';
+// The names alone: the schemas (TypeBox) would load with every command the CLI runs.
+import { commandNames } from '../../firmware-protocol/command-names.ts';
+import { remember, saveSession, unregisterDevices, type DeviceSummary, type RestClient } from '../../rest-client/index.ts';
 import { explain } from '../advice.ts';
 import { promptHidden } from '../prompt.ts';
 import { caOptionHelp, resolveAccess, serverOptionHelp, type RestAccess } from '../rest-access.ts';
@@ -37,6 +38,7 @@ interface Connection extends RestAccess {
 async function withClient(args: ClientArgs, needsToken: boolean, act: (connection: Connection) => Promise<void>): Promise<void> {
   const access = await resolveAccess(args);
   if (needsToken && !access.token) throw new UsageError(`not logged in to ${access.server}: run \`iotcloud login <username> --server ${access.server}\` first, or pass --token`);
+  const { RestClient } = await import('../../rest-client/client.ts'); // node:https only for commands that use it
   const client = new RestClient({ baseUrl: access.server, ...(access.ca ? { caPem: access.ca.pem } : {}), ...(access.token ? { token: access.token } : {}) });
   try {
     await act({ ...access, client });

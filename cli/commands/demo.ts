@@ -10,7 +10,7 @@ import type { CommandModule } from 'yargs';
 import type { SimulatedDevice } from '../../simulators/index.ts';
 import { cliLogger } from '../logging.ts';
 import { untilStopped } from '../process/signals.ts';
-import { RestClient, RestError } from '../../rest-client/index.ts';
+import { RestError, type RestClient } from '../../rest-client/index.ts';
 import { ensurePortsFree } from '../port-check.ts';
 import { portClaims, serverConfigFrom, serverOptions, type ServerArgs } from '../server-options.ts';
 import { UsageError } from '../usage-error.ts';
@@ -54,6 +54,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const server = await startServer({ servicePort: 0, ...(await serverConfigFrom(args)) }, await cliLogger(args), { conformanceRunner: harnessConformanceRunner });
     const devices: SimulatedDevice[] = [];
     try {
+      const { RestClient } = await import('../../rest-client/client.ts');
       const client = new RestClient({ baseUrl: server.apiUrl, caPem: server.rootCaPem });
       await loginDemoUser(client, server.config.dataDir);
 

@@ -14,8 +14,7 @@ import type { DeviceUnderTest, HarnessOptions, TargetSpec } from '../../harness/
 import type { RunningServer } from '../../server/server.ts';
 import type { SimulatedDevice } from '../../simulators/index.ts';
 import { parseProfile } from '../../simulators/profiles.ts'; // not the index: the simulator loads when a run needs it
-import { isValidDeviceId } from '../../firmware-protocol/index.ts';
-import { RestClient } from '../../rest-client/index.ts';
+import { isValidDeviceId } from '../../firmware-protocol/limits.ts';
 import { advise, type ConnectionContext } from '../advice.ts';
 import { findCa, resolveAccess } from '../rest-access.ts';
 import { UsageError } from '../usage-error.ts';
@@ -224,6 +223,7 @@ async function runEmbedded(args: HarnessArgs): Promise<number> {
   const [{ default: pino }, { startServer }, { startDevice }] = await Promise.all([import('pino'), import('../../server/server.ts'), import('../../simulators/index.ts')]);
   try {
     server = await startServer({ apiPort: 0, mqttPort: 0, servicePort: 0, dataDir: join(dir, 'server') }, pino({ level: 'warn' }));
+    const { RestClient } = await import('../../rest-client/client.ts');
     const client = new RestClient({ baseUrl: server.apiUrl, caPem: server.rootCaPem });
     await client.signup('harness', 'harness password');
     await client.login('harness', 'harness password');

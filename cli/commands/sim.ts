@@ -1,6 +1,6 @@
 /** `iotcloud sim`: one simulated device next to your board, logging every request and answer. */
 import type { CommandModule } from 'yargs';
-import { isValidDeviceId } from '../../firmware-protocol/index.ts';
+import { isValidDeviceId } from '../../firmware-protocol/limits.ts';
 import { credentialFilesIn } from '../../device-link/index.ts';
 // The files, not the index: the simulator itself loads when it runs.
 import { parseProfile } from '../../simulators/profiles.ts';

@@ -3,6 +3,7 @@
  * Raw Node errors ("unable to verify the first certificate", ECONNREFUSED) say neither.
  */
 import { certificateFiles } from '../certs/file-names.ts'; // not the index: that loads the CA's x509 library
+import { UNTRUSTED_CHAIN_CODES } from '../device-link/index.ts';
 import { RestError } from '../rest-client/index.ts';
 
 export interface ConnectionContext {
@@ -13,14 +14,6 @@ export interface ConnectionContext {
   /** A broker URL given with --mqtt (harness), not a REST API: the advice names --mqtt and the client certificate. */
   broker?: boolean;
 }
-
-const tlsTrustCodes = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_SIGNATURE_FAILURE',
-]);
 
 /** Next steps for errors answered by the server, by error name. */
 const restHints: Record<string, string> = {
@@ -53,7 +46,7 @@ export function advise(error: unknown, context: ConnectionContext): string | und
       : `nothing answers at ${where} (connection refused).\n  next: start the server with \`iotcloud up\`, or point at yours with --server URL (or IOTCLOUD_SERVER)${remembered}`;
   }
   if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `cannot resolve the host of ${where} (${e.code}).\n  next: check ${urlFlag}`;
-  if (e.code && tlsTrustCodes.has(e.code)) {
+  if (e.code && UNTRUSTED_CHAIN_CODES.has(e.code)) {
     const used = context.ca ? `the CA in ${context.ca.path} (${context.ca.from})` : 'the system CAs (no --ca or IOTCLOUD_CA given)';
     return `the ${peer} at ${where} presented a certificate that ${used} do${context.ca ? 'es' : ''} not vouch for (${e.message}).\n  next: pass that server's CA with --ca <its data dir>/ca/${certificateFiles.rootCert} (\`iotcloud up\` prints the path as "root CA"), or set IOTCLOUD_CA${remembered}`;
   }

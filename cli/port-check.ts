@@ -29,7 +29,7 @@ function describe(claim: PortClaim, code: string): string {
   }
   if (code === 'EACCES') return `not allowed to listen on ${where} (${claim.flag} ${claim.port}: ports below 1024 need privileges).\n  next: choose a port of 1024 or more with ${claim.flag} <port>`;
   if (code === 'EADDRNOTAVAIL') return `${claim.host} is not an address of this machine (--host).\n  next: use one of its addresses, or 0.0.0.0 for all of them`;
-  return `cannot listen on ${where} (${claim.flag}): ${code}`;
+  return `cannot listen on ${where} (${claim.flag}): ${code}.\n  next: choose another port with ${claim.flag} <port>, or another address with --host`;
 }
 
 /** undefined when the port can be listened on; else the error code. */

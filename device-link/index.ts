@@ -13,7 +13,7 @@ export {
   type TransportBinding,
   type TransportOptions,
 } from './connection.ts';
-export { failureText, refusalOf, SubscriptionRefused, type Refusal, type RefusalKind } from './refusal.ts';
+export { failureText, refusalOf, SubscriptionRefused, UNTRUSTED_CHAIN_CODES, type Refusal, type RefusalKind } from './refusal.ts';
 export { credentialFilesIn, loadCredentials, type CredentialFiles, type Credentials } from './credentials.ts';
 export { checkServerNameOnLeafOnly, deviceTlsContext } from './tls.ts';
 export { checkUrl, hostOf, isTlsUrl, serverName, urlHostOfListener, withHost } from './url.ts';

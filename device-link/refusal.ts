@@ -34,14 +34,19 @@ const MQTT_IDENTITY_CODES = new Map<number, string>([
 /** TLS alerts the broker sends about the client certificate (OpenSSL's codes, as Node names them). */
 const CLIENT_CERTIFICATE_ALERT = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_\w+|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED)$/;
 
-/** Node's codes when the broker's certificate chain or name does not check out. */
-const UNTRUSTED_BROKER_CODES = new Set([
+/** Node's codes when a peer's certificate chain does not lead to a CA this side trusts (another server's CA, or none given). */
+export const UNTRUSTED_CHAIN_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'CERT_SIGNATURE_FAILURE',
+]);
+
+/** Node's codes when the broker's certificate chain or name does not check out. */
+const UNTRUSTED_BROKER_CODES = new Set([
+  ...UNTRUSTED_CHAIN_CODES,
   'CERT_HAS_EXPIRED',
   'CERT_NOT_YET_VALID',
   'ERR_TLS_CERT_ALTNAME_INVALID',

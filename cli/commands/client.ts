@@ -15,6 +15,7 @@ import { caOptionHelp, resolveAccess, serverOptionHelp, type RestAccess } from '
 import { ago, table } from '../table.ts';
 import { UsageError } from '../usage-error.ts';
 import { writeCredentialFile } from '../write-credential.ts';
+import { isFleetDeviceName } from '../../simulators/fleet/names.ts';
 
 interface ClientArgs {
   server?: string;
@@ -78,7 +79,7 @@ type Positional<T> = ClientArgs & T;
 
 /** The caller's devices an `iotcloud fleet --prefix P` registered: named exactly P-<n>. */
 export function fleetDevices(devices: DeviceSummary[], prefix: string): DeviceSummary[] {
-  return devices.filter((device) => device.name.startsWith(`${prefix}-`) && /^\d+$/.test(device.name.slice(prefix.length + 1)));
+  return devices.filter((device) => isFleetDeviceName(device.name, prefix));
 }
 
 export const clientCommands: CommandModule<object, ClientArgs>[] = [

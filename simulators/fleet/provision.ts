@@ -5,6 +5,7 @@
  */
 import { RestError, type RestClient } from '../../rest-client/index.ts';
 import type { FleetCredentials, FleetIdentity } from './credentials.ts';
+import { fleetDeviceName } from './names.ts';
 
 export interface ProvisionOptions {
   client: RestClient;
@@ -44,7 +45,7 @@ export async function provisionFleet(options: ProvisionOptions): Promise<FleetCr
   const worker = async () => {
     while (next < count && !failure && !options.signal?.aborted) {
       const index = next++;
-      const name = `${prefix}-${index}`;
+      const name = fleetDeviceName(prefix, index);
       try {
         const registration = await client.registerDevice(name);
         options.onRegistered?.(registration.deviceId);

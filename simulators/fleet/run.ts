@@ -12,6 +12,7 @@ import { Fleet, type Allocator, type FleetOptions, type FleetProgress } from './
 import { planText, ProgressReporter, type CleanupResult, type FleetSummary, type ProgressSink, type RunProgress, type StopReason } from './progress.ts';
 import { provisionFleet } from './provision.ts';
 import { checkShareTotal, parseProfileShare, type ProfileShare } from './shares.ts';
+import { fleetDeviceName } from './names.ts';
 
 export interface FleetServer {
   /** REST API, e.g. `https://127.0.0.1:8443`. */
@@ -127,7 +128,7 @@ export async function runFleet(options: RunFleetOptions): Promise<FleetSummary> 
           signal: stop.signal,
           onRegistered: (deviceId) => registered.push(deviceId),
           // Devices connect while the rest are still being registered.
-          onDevice: (identity, _index, platform) => join(fleet ?? createFleet(platform.mqttUrl, platform.caPem, (index) => `${prefix}-${index}`), identity),
+          onDevice: (identity, _index, platform) => join(fleet ?? createFleet(platform.mqttUrl, platform.caPem, (index) => fleetDeviceName(prefix, index)), identity),
         });
         if (options.saveDir && provisioned.identities.length > 0) await saveFleetCredentials(options.saveDir, provisioned);
       } finally {
